@@ -1,0 +1,109 @@
+"""A small timing harness: warm-up, repeated samples, median and spread.
+
+Every measured duration in the book goes through :func:`measure` and is shown with
+:func:`fmt_duration` or :func:`fmt_ratio`. Those formatters prefix the number with ``~``,
+which marks it as machine-dependent: ``tests/nbval_sanitize.cfg`` masks exactly that form,
+so nbval compares everything else in a notebook's output byte for byte.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Timing", "measure", "fmt_duration", "fmt_ratio"]
+
+_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-call durations in seconds, one per repeat, with the statistics the book reports."""
+
+    label: str
+    samples: tuple[float, ...]
+    number: int
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def q1(self) -> float:
+        return _quantile(self.samples, 0.25)
+
+    @property
+    def q3(self) -> float:
+        return _quantile(self.samples, 0.75)
+
+    @property
+    def iqr(self) -> float:
+        """Interquartile range: the spread the book's error bars show."""
+        return self.q3 - self.q1
+
+    def __str__(self) -> str:
+        return (
+            f"{self.label}: median {fmt_duration(self.median)} "
+            f"(IQR {fmt_duration(self.q1)}–{fmt_duration(self.q3)}, "
+            f"{len(self.samples)} runs × {self.number} calls)"
+        )
+
+
+def _quantile(values, q: float) -> float:
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def measure(
+    fn: Callable[[], object],
+    *,
+    label: str = "",
+    repeat: int = 15,
+    min_sample_time: float = 0.002,
+    warmup: int = 3,
+) -> Timing:
+    """Time ``fn()``: warm up, choose a call count per sample, then take ``repeat`` samples.
+
+    Each sample runs ``fn`` enough times to last at least ``min_sample_time`` seconds, so the
+    timer's resolution does not dominate; the result holds the per-call time of every sample.
+    """
+    if repeat < 3:
+        raise ValueError("repeat must be at least 3 to report a median and a spread")
+    for _ in range(warmup):
+        fn()
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_sample_time or number >= 1_000_000:
+            break
+        number *= 2
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    return Timing(label=label or getattr(fn, "__name__", "call"), samples=tuple(samples), number=number)
+
+
+def fmt_duration(seconds: float, digits: int = 3) -> str:
+    """Format a measured duration as ``~12.3 µs``; the ``~`` marks it machine-dependent."""
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    for scale, unit in _UNITS:
+        if seconds >= scale or unit == "ns":
+            return f"~{seconds / scale:.{digits}g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def fmt_ratio(ratio: float) -> str:
+    """Format a ratio of two measurements as ``~3.2×``; the ``~`` marks it machine-dependent."""
+    return f"~{ratio:.2g}×"

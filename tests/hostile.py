@@ -1,0 +1,291 @@
+"""The hostile-input corpus: named, malformed or malicious tokens and cookies.
+
+Each case is built against the book's recommended verifier (``sessionlab.tokens.verify_token``)
+or session-cookie loader (``sessionlab.sessions.SessionCookie.loads``) and names the exception
+type that must reject it. ``tests/test_hostile.py`` runs every case; the abuse test sends them to
+the running servers. Times are fixed so every case is reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import itsdangerous
+import jwt
+from cryptography.hazmat.primitives import serialization
+from sessionlab.sessions import CookieTooLargeError, ManualClock, SessionCookie
+from sessionlab.tokens import (
+    InvalidTokenTypeError,
+    KeyPair,
+    TokenTooLargeError,
+    UntrustedHeaderError,
+    b64url_encode,
+    demo_keys,
+    generate_keys,
+)
+
+NOW = 1_800_000_000
+AUDIENCE = "https://app.example"
+ISSUER = "https://login.example"
+LIFETIME = 600
+
+
+@dataclass(frozen=True)
+class TokenCase:
+    name: str
+    token: Any
+    expected: type[Exception]
+    keys: KeyPair
+
+
+@dataclass(frozen=True)
+class CookieCase:
+    name: str
+    value: Any
+    expected: type[Exception]
+
+
+def _json_segment(value: Any) -> str:
+    return b64url_encode(json.dumps(value, separators=(",", ":")).encode())
+
+
+def _hs256(header_b64: str, payload_b64: str, secret: bytes) -> str:
+    mac = hmac.new(secret, f"{header_b64}.{payload_b64}".encode(), hashlib.sha256).digest()
+    return f"{header_b64}.{payload_b64}.{b64url_encode(mac)}"
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    base = {"sub": "alice", "iat": NOW, "exp": NOW + LIFETIME, "aud": AUDIENCE, "iss": ISSUER}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def valid_token(keys: KeyPair, **overrides: Any) -> str:
+    """A token the verifier accepts at ``NOW`` (with ``overrides`` applied to the claims)."""
+    return jwt.encode(claims(**overrides), keys.signing_key, algorithm=keys.algorithm, headers={"typ": "at+jwt"})
+
+
+def _signed_raw(keys: KeyPair, header: Any, payload_json: str) -> str:
+    """HS256-sign arbitrary header and payload text, bypassing PyJWT's encoder."""
+    header_b64 = _json_segment(header)
+    payload_b64 = b64url_encode(payload_json.encode())
+    return _hs256(header_b64, payload_b64, keys.signing_key)
+
+
+def token_cases() -> list[TokenCase]:
+    hs = demo_keys("HS256")
+    rs = demo_keys("RS256")
+    ed = demo_keys("EdDSA")
+    es = demo_keys("ES256")
+    good_ed = valid_token(ed)
+    head, body, sig = good_ed.split(".")
+    rsa_public_pem = rs.verification_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    cases: list[TokenCase] = []
+
+    def add(name, token, expected, keys=ed):
+        cases.append(TokenCase(name, token, expected, keys))
+
+    # alg "none" in every spelling, with and without a signature segment
+    for spelling in ("none", "None", "NONE", "nOnE"):
+        unsigned = f"{_json_segment({'alg': spelling, 'typ': 'at+jwt'})}.{body}."
+        add(f"alg {spelling} without signature", unsigned, jwt.InvalidAlgorithmError)
+    add(
+        "alg none with a signature",
+        f"{_json_segment({'alg': 'none', 'typ': 'at+jwt'})}.{body}.{sig}",
+        jwt.InvalidAlgorithmError,
+    )
+    # algorithm confusion: HS256 keyed with the RSA public key, sent to an RS256 verifier
+    confused = _hs256(
+        _json_segment({"alg": "HS256", "typ": "at+jwt"}), b64url_encode(json.dumps(claims()).encode()), rsa_public_pem
+    )
+    add("RS256 to HS256 key confusion", confused, jwt.InvalidAlgorithmError, rs)
+    add(
+        "PEM public key configured as an HMAC secret",
+        confused,
+        jwt.InvalidKeyError,
+        KeyPair("HS256", rsa_public_pem, rsa_public_pem),
+    )
+    jwk_json = jwt.algorithms.RSAAlgorithm.to_jwk(rs.verification_key)
+    add(
+        "JWK public key configured as an HMAC secret",
+        valid_token(hs),
+        jwt.InvalidKeyError,
+        KeyPair("HS256", jwk_json, jwk_json),
+    )
+    add("HS256 token sent to an EdDSA verifier", valid_token(hs), jwt.InvalidAlgorithmError)
+    # headers that name their own key
+    attacker = generate_keys("EdDSA")
+    attacker_jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(attacker.verification_key))
+    for name, extra in [
+        ("embedded jwk header", {"jwk": attacker_jwk}),
+        ("jku pointing elsewhere", {"jku": "http://127.0.0.1:9/jwks.json"}),
+        ("x5u pointing elsewhere", {"x5u": "http://127.0.0.1:9/cert.pem"}),
+        ("x5c certificate chain", {"x5c": ["MIIB"]}),
+    ]:
+        forged = jwt.encode(claims(), attacker.signing_key, algorithm="EdDSA", headers={"typ": "at+jwt", **extra})
+        add(name, forged, UntrustedHeaderError)
+    # kid tricks: the verifier never looks a key up by kid, so these are just bad signatures
+    for name, kid in [("kid path traversal", "../../../../dev/null"), ("kid SQL injection", "x' UNION SELECT 'k")]:
+        header = _json_segment({"alg": "HS256", "typ": "at+jwt", "kid": kid})
+        add(name, _hs256(header, b64url_encode(json.dumps(claims()).encode()), b""), jwt.InvalidSignatureError, hs)
+    add(
+        "unknown crit header",
+        jwt.encode(
+            claims(), ed.signing_key, algorithm="EdDSA", headers={"typ": "at+jwt", "crit": ["exp-ext"], "exp-ext": 1}
+        ),
+        jwt.InvalidTokenError,
+    )
+    # structure and encoding
+    add("empty signature", f"{head}.{body}.", jwt.InvalidSignatureError)
+    add(
+        "signature of another token",
+        f"{head}.{body}.{valid_token(ed, sub='bob').split('.')[2]}",
+        jwt.InvalidSignatureError,
+    )
+    add("tampered payload", f"{head}.{_json_segment(claims(sub='admin'))}.{sig}", jwt.InvalidSignatureError)
+    add("signed with another key", valid_token(attacker), jwt.InvalidSignatureError)
+    add(
+        "ECDSA all-zero signature (psychic signature)",
+        f"{_json_segment({'alg': 'ES256', 'typ': 'at+jwt'})}.{body}.{b64url_encode(bytes(64))}",
+        jwt.InvalidSignatureError,
+        es,
+    )
+    add("empty string", "", jwt.DecodeError)
+    add("one segment", head, jwt.DecodeError)
+    add("two segments", f"{head}.{body}", jwt.DecodeError)
+    add("four segments", f"{good_ed}.{sig}", jwt.DecodeError)
+    add("non-base64url characters", f"{head}.{body[:-2]}+/.{sig}", jwt.DecodeError)
+    add("base64 padding", f"{head}.{body}==.{sig}", jwt.DecodeError)
+    add("whitespace inside", f"{head}.{body}\n.{sig}", jwt.DecodeError)
+    add(
+        "non-canonical base64url (altered trailing bits)",
+        f"{head}.{body}.{sig[:-1]}{_flip_low_bits(sig[-1])}",
+        jwt.DecodeError,
+    )
+    add("non-ASCII characters", f"{head}.{body}é.{sig}", jwt.DecodeError)
+    add("bytes instead of text", good_ed.encode(), jwt.DecodeError)
+    add("1 MB token", "a" * 1_000_000 + "." + body + "." + sig, TokenTooLargeError)
+    # JSON that is hostile or not an object
+    add(
+        "deeply nested JSON payload",
+        _signed_raw(hs, {"alg": "HS256", "typ": "at+jwt"}, "[" * 3000 + "]" * 3000),
+        jwt.DecodeError,
+        hs,
+    )
+    add(
+        "duplicate claim names",
+        _signed_raw(hs, {"alg": "HS256", "typ": "at+jwt"}, json.dumps(claims())[:-1] + ',"sub":"admin"}'),
+        jwt.DecodeError,
+        hs,
+    )
+    duplicate_header = b64url_encode(b'{"alg":"EdDSA","alg":"none","typ":"at+jwt"}')
+    add("duplicate header names", f"{duplicate_header}.{body}.{sig}", jwt.DecodeError)
+    for name, payload in [
+        ("payload is a list", "[1,2]"),
+        ("payload is a string", '"alice"'),
+        ("payload is a number", "42"),
+        ("payload is not JSON", "sub=alice"),
+    ]:
+        add(name, _signed_raw(hs, {"alg": "HS256", "typ": "at+jwt"}, payload), jwt.DecodeError, hs)
+    add("header is not a JSON object", f"{_json_segment(['EdDSA'])}.{body}.{sig}", jwt.DecodeError)
+    # claims of the wrong type
+    for claim, value, expected in [
+        ("exp", "tomorrow", jwt.DecodeError),
+        ("nbf", "later", jwt.DecodeError),
+        ("iat", "now", jwt.exceptions.InvalidIssuedAtError),
+        ("aud", 42, jwt.InvalidAudienceError),
+        ("aud", [AUDIENCE, "https://other.example"], jwt.InvalidAudienceError),
+        ("iss", 42, jwt.InvalidIssuerError),
+        ("sub", 42, jwt.exceptions.InvalidSubjectError),
+        ("jti", 42, jwt.exceptions.InvalidJTIError),
+    ]:
+        raw = _signed_raw(hs, {"alg": "HS256", "typ": "at+jwt"}, json.dumps(claims(**{claim: value})))
+        add(f"{claim} of type {type(value).__name__}", raw, expected, hs)
+    # claims that say no
+    add("expired", valid_token(ed, iat=NOW - 2 * LIFETIME, exp=NOW - LIFETIME), jwt.ExpiredSignatureError)
+    add("not yet valid (nbf)", valid_token(ed, nbf=NOW + 60), jwt.ImmatureSignatureError)
+    add("issued in the future (iat)", valid_token(ed, iat=NOW + 60), jwt.ImmatureSignatureError)
+    add("wrong audience", valid_token(ed, aud="https://other.example"), jwt.InvalidAudienceError)
+    add("wrong issuer", valid_token(ed, iss="https://evil.example"), jwt.InvalidIssuerError)
+    add("missing exp", valid_token(ed, exp=None), jwt.MissingRequiredClaimError)
+    add("missing sub", valid_token(ed, sub=None), jwt.MissingRequiredClaimError)
+    id_token = jwt.encode(claims(), ed.signing_key, algorithm="EdDSA", headers={"typ": "JWT"})
+    add("ID token (typ JWT) used as an access token", id_token, InvalidTokenTypeError)
+    add(
+        "no typ header",
+        jwt.encode(claims(), ed.signing_key, algorithm="EdDSA", headers={"typ": None}),
+        InvalidTokenTypeError,
+    )
+    short = KeyPair("HS256", b"secret", b"secret")
+    with warnings.catch_warnings():  # PyJWT warns about the short key while signing: that is the point
+        warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+        add("HMAC key too short", valid_token(short), jwt.InvalidKeyError, short)
+    return cases
+
+
+def _flip_low_bits(char: str) -> str:
+    """Another base64url character that differs from ``char`` only in its two lowest bits."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    index = alphabet.index(char)
+    return alphabet[index ^ 1]
+
+
+COOKIE_KEY = b"cookie key for tests, not a secret!!"
+OLD_COOKIE_KEY = b"retired cookie key, not a secret either"
+
+
+def cookie_loader(clock: ManualClock | None = None) -> SessionCookie:
+    return SessionCookie([COOKIE_KEY], max_age=3600, clock=clock or ManualClock(NOW))
+
+
+def cookie_cases() -> list[CookieCase]:
+    clock = ManualClock(NOW)
+    good = cookie_loader(clock).dumps("sid-" + "a" * 39)
+    value, timestamp, signature = good.rsplit(".", 2)
+    far_future = b64url_encode(bytes([0x7F, 0xFF, 0xFF, 0xFF]))
+    cases = [
+        CookieCase("tampered signature", f"{value}.{timestamp}.{signature[:-2]}AA", itsdangerous.BadTimeSignature),
+        CookieCase("tampered session ID", f"sid-{'b' * 39}.{timestamp}.{signature}", itsdangerous.BadTimeSignature),
+        CookieCase("tampered timestamp", f"{value}.{far_future}.{signature}", itsdangerous.BadTimeSignature),
+        CookieCase(
+            "expired timestamp",
+            SessionCookie([COOKIE_KEY], max_age=3600, clock=ManualClock(NOW - 7200)).dumps("sid"),
+            itsdangerous.SignatureExpired,
+        ),
+        CookieCase(
+            "signed in the future",
+            SessionCookie([COOKIE_KEY], max_age=3600, clock=ManualClock(NOW + 7200)).dumps("sid"),
+            itsdangerous.SignatureExpired,
+        ),
+        CookieCase(
+            "wrong salt",
+            SessionCookie([COOKIE_KEY], max_age=3600, salt="other", clock=clock).dumps("sid"),
+            itsdangerous.BadTimeSignature,
+        ),
+        CookieCase(
+            "old key after its rotation window",
+            SessionCookie([OLD_COOKIE_KEY], max_age=3600, clock=clock).dumps("sid"),
+            itsdangerous.BadTimeSignature,
+        ),
+        CookieCase("truncated", good[: len(good) // 2], itsdangerous.BadSignature),
+        CookieCase("signature removed", f"{value}.{timestamp}", itsdangerous.BadSignature),
+        CookieCase("no separators", value, itsdangerous.BadSignature),
+        CookieCase("empty", "", itsdangerous.BadSignature),
+        CookieCase("oversized", good + "A" * 5000, CookieTooLargeError),
+        CookieCase("non-ASCII", good.replace(value[-1], "é", 1), itsdangerous.BadSignature),
+        CookieCase("cookie as bytes", good.encode(), itsdangerous.BadSignature),
+        CookieCase(
+            "non-canonical signature encoding",
+            f"{value}.{timestamp}.{signature[:-1]}{_flip_low_bits(signature[-1])}",
+            itsdangerous.BadSignature,
+        ),
+        CookieCase("a JWT in the session cookie", valid_token(demo_keys("HS256")), itsdangerous.BadTimeSignature),
+    ]
+    return cases
