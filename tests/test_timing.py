@@ -37,6 +37,16 @@ def test_fmt_duration_units(seconds, text):
     assert fmt_duration(seconds) == text
 
 
+@pytest.mark.parametrize("ratio, text", [(3.14159, "~3.1×"), (0.5, "~0.5×"), (163.4, "~163×")])
+def test_fmt_ratio(ratio, text):
+    assert fmt_ratio(ratio) == text
+
+
+def test_timing_text_shows_only_masked_numbers_and_the_run_count():
+    timing = Timing("lookup", (1e-5, 2e-5, 3e-5), number=4096)
+    assert str(timing) == "lookup: median ~20 µs (IQR ~15 µs–~25 µs, 3 runs)"
+
+
 def test_fmt_duration_rejects_negative():
     with pytest.raises(ValueError):
         fmt_duration(-1)

@@ -47,7 +47,7 @@ class Timing:
         return (
             f"{self.label}: median {fmt_duration(self.median)} "
             f"(IQR {fmt_duration(self.q1)}–{fmt_duration(self.q3)}, "
-            f"{len(self.samples)} runs × {self.number} calls)"
+            f"{len(self.samples)} runs)"
         )
 
 
@@ -105,5 +105,5 @@ def fmt_duration(seconds: float, digits: int = 3) -> str:
 
 
 def fmt_ratio(ratio: float) -> str:
-    """Format a ratio of two measurements as ``~3.2×``; the ``~`` marks it machine-dependent."""
-    return f"~{ratio:.2g}×"
+    """Format a ratio of two measurements as ``~3.2×`` or ``~160×``; the ``~`` marks it machine-dependent."""
+    return f"~{ratio:.2g}×" if ratio < 10 else f"~{ratio:.0f}×"
