@@ -212,9 +212,12 @@ class RedisSessionStore:
         now = self.clock()
         session = Session(new_session_id(), user_id, now, now, dict(data or {}))
         record = json.dumps({"user_id": user_id, "created_at": now, "data": session.data})
+        user_index = f"{self.prefix}user:{user_id}"
         pipe = self.client.pipeline()
         pipe.set(self._key(session.session_id), record, ex=self.idle_timeout)
-        pipe.sadd(f"{self.prefix}user:{user_id}", session.session_id)
+        pipe.sadd(user_index, session.session_id)
+        # The index outlives none of its sessions: no session lasts beyond the absolute timeout.
+        pipe.expire(user_index, int(self.absolute_timeout))
         pipe.execute()
         return session
 

@@ -1,0 +1,62 @@
+"""Browser profiles with user settings, for the chapter on users who block cookies.
+
+A normal Playwright context cannot carry Chromium's content settings, so
+:func:`profile_context` writes them into the ``Default/Preferences`` file of a fresh,
+temporary user-data directory and opens that profile with ``launch_persistent_context``: the
+same switch a user flips in *Settings, Privacy and security, Third-party cookies / Site data*.
+The directory is deleted when the block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+
+from .browser import CHROMIUM_ARGS, chromium_executable
+
+__all__ = ["ALLOW", "BLOCK", "cookie_preferences", "profile_context"]
+
+#: Chromium's content-setting values (``ContentSetting`` in components/content_settings).
+ALLOW, BLOCK = 1, 2
+
+
+def cookie_preferences(*, block_cookies: bool, allowed_origins: Iterable[str] = ()) -> dict:
+    """The ``Preferences`` JSON that blocks (or allows) cookies and site data for every site.
+
+    ``allowed_origins`` (e.g. ``"http://127.0.0.1:8000"``) are exceptions that the user allowed,
+    as Chromium stores them: a ``"primary,secondary"`` pattern pair per site.
+    """
+    profile: dict = {"default_content_setting_values": {"cookies": BLOCK if block_cookies else ALLOW}}
+    exceptions = {f"{origin},*": {"setting": ALLOW} for origin in allowed_origins}
+    if exceptions:
+        profile["content_settings"] = {"exceptions": {"cookies": exceptions}}
+    return {"profile": profile}
+
+
+@contextlib.asynccontextmanager
+async def profile_context(
+    browser_type, *, block_cookies: bool = True, allowed_origins: Iterable[str] = ()
+) -> AsyncIterator:
+    """A headless Chromium on a fresh profile whose cookie setting is chosen; yields the context.
+
+    ``browser_type`` is ``playwright.chromium`` (or ``browser.browser_type`` of a running
+    browser). The profile is a new browser process, closed and deleted when the block ends.
+    """
+    user_data_dir = Path(tempfile.mkdtemp(prefix="sessionlab-profile-"))
+    try:
+        (user_data_dir / "Default").mkdir()
+        preferences = cookie_preferences(block_cookies=block_cookies, allowed_origins=allowed_origins)
+        (user_data_dir / "Default" / "Preferences").write_text(json.dumps(preferences))
+        context = await browser_type.launch_persistent_context(
+            str(user_data_dir), executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_ARGS)
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
+    finally:
+        shutil.rmtree(user_data_dir, ignore_errors=True)

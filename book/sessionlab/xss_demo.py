@@ -1,0 +1,132 @@
+"""A bank with a reflected-XSS bug (vulnerable on purpose) and the attacker's collector, for the XSS chapter.
+
+:func:`create_xss_bank` extends the book's reference session app (HttpOnly session cookie) with
+a JWT login whose front end keeps the token in ``localStorage``, an API that accepts that token
+as a bearer token, and a search page that pastes its query into the HTML unescaped: the
+injection point. :func:`create_attacker_app` is the attacker's server on another site; it keeps
+every request body it receives in a list, which is the evidence of what was stolen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+from flask import Flask, Response, abort, jsonify, request
+from werkzeug.security import check_password_hash
+
+from .apps import create_session_app
+from .sessions import MemorySessionStore, SessionCookie
+from .tokens import generate_keys, issue_token, verify_token
+
+__all__ = ["TOKEN_AUDIENCE", "TOKEN_ISSUER", "create_xss_bank", "create_attacker_app", "wait_for_loot"]
+
+TOKEN_AUDIENCE = "bank-api"
+TOKEN_ISSUER = "bank"
+TOKEN_LIFETIME = 3600  # one hour, a common access-token lifetime
+_BANK_JS = (Path(__file__).resolve().parent / "xss_bank.js").read_text()
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
+        f'<script src="/bank.js"></script></head><body><h1>{title}</h1>{body}</body></html>'
+    )
+
+
+def create_xss_bank(users: dict[str, dict[str, Any]], *, content_security_policy: str | None = None) -> Flask:
+    """The reference session app plus a JWT login, a bearer-token API and a reflected-XSS search page.
+
+    ``content_security_policy``: sent as a ``Content-Security-Policy`` header on every page
+    when given (the page's own script is the external ``/bank.js``, so ``script-src 'self'``
+    keeps the bank working).
+    """
+    store = MemorySessionStore(idle_timeout=1800, absolute_timeout=8 * 3600)
+    cookie = SessionCookie([secrets.token_bytes(32)], max_age=8 * 3600)
+    app = create_session_app(store, cookie, users)  # POST /login, GET /me: HttpOnly cookie
+    token_keys = generate_keys("HS256")
+
+    @app.get("/")
+    def home():
+        return _page("Bank", "<p>Welcome.</p>")
+
+    @app.get("/bank.js")
+    def bank_js():
+        return Response(_BANK_JS, mimetype="text/javascript")
+
+    @app.post("/api/token-login")
+    def token_login():
+        user = users.get(request.form.get("username", ""))
+        if user is None or not check_password_hash(user["password_hash"], request.form.get("password", "")):
+            abort(401)
+        claims = {"sub": request.form["username"], "role": user["role"]}
+        token = issue_token(
+            claims,
+            token_keys,
+            now=int(time.time()),
+            lifetime=TOKEN_LIFETIME,
+            audience=TOKEN_AUDIENCE,
+            issuer=TOKEN_ISSUER,
+        )
+        return jsonify(access_token=token)
+
+    @app.get("/api/me")
+    def api_me():
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Bearer":
+            abort(401)
+        try:
+            claims = verify_token(token, token_keys, audience=TOKEN_AUDIENCE, issuer=TOKEN_ISSUER)
+        except jwt.PyJWTError:
+            abort(401)
+        return jsonify(user=claims["sub"], role=claims["role"])
+
+    @app.get("/search")
+    def search():
+        query = request.args.get("q", "")
+        # VULNERABLE ON PURPOSE: the query goes into the HTML unescaped (reflected XSS).
+        return _page("Search", f"<p>No results for {query}</p>")
+
+    @app.get("/search-escaped")
+    def search_escaped():
+        query = request.args.get("q", "")
+        # The fix: escape untrusted text for the HTML context it lands in.
+        return _page("Search", f"<p>No results for {html.escape(query)}</p>")
+
+    if content_security_policy is not None:
+
+        @app.after_request
+        def add_csp(response):
+            if response.mimetype == "text/html":
+                response.headers["Content-Security-Policy"] = content_security_policy
+            return response
+
+    return app
+
+
+def create_attacker_app(loot: list[str]):
+    """The attacker's server: append the body of every ``POST /collect`` to ``loot``, answer 204."""
+
+    def attacker_app(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO") == "/collect":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            loot.append(environ["wsgi.input"].read(length).decode("utf-8", "replace"))
+        start_response("204 No Content", [])
+        return [b""]
+
+    return attacker_app
+
+
+async def wait_for_loot(loot: list[str], count: int = 1, timeout: float = 5.0) -> list[str]:
+    """Wait (without blocking the event loop) until ``loot`` holds ``count`` items; return them."""
+    deadline = time.monotonic() + timeout
+    while len(loot) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the attacker received {len(loot)} of {count} expected requests")
+        await asyncio.sleep(0.02)
+    return list(loot)
