@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 BUILD_DIR := _build
 SANITIZE := tests/nbval_sanitize.cfg
 NOTEBOOKS = $(shell $(BIN)/python tests/toc.py notebooks)
-NBVAL := $(BIN)/pytest -p nbval_leftovers --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
+NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
 
 .PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability
 

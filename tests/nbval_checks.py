@@ -1,4 +1,4 @@
-"""A pytest plugin for the nbval run (``-p nbval_leftovers``): every notebook must leave nothing
+"""A pytest plugin for the nbval run (``-p nbval_checks``): every notebook must leave nothing
 behind and stay within its memory budget.
 
 Before nbval starts a notebook's kernel, the plugin gives it a fresh, empty ``TMPDIR`` and a tag
@@ -10,6 +10,9 @@ before nbval stops the kernel, it asserts that no tagged process is still runnin
 kernel listens on no port it did not listen on before the first cell, and that the notebook's
 ``TMPDIR`` is empty again. It reports each notebook's wall time and the kernel's peak resident
 memory (VmHWM) against a budget.
+
+It also treats glued figures like the plain PNG outputs nbval already skips: their pixels may
+change with measured data, while their text (``<Figure size ... with 1 Axes>``) is compared.
 """
 
 from __future__ import annotations
@@ -55,12 +58,18 @@ def _notebook_of(item) -> str | None:
     return str(parent.fspath)
 
 
+#: nbval does not compare PNG images; a figure kept with ``glue`` is a PNG under this MIME type.
+GLUED_PNG = "application/papermill.record/image/png"
+
+
 def pytest_collection_modifyitems(items):
     by_notebook: dict[str, list] = {}
     for item in items:
         name = _notebook_of(item)
         if name is not None:
             by_notebook.setdefault(name, []).append(item)
+            if GLUED_PNG not in item.parent.skip_compare:
+                item.parent.skip_compare = (*item.parent.skip_compare, GLUED_PNG)
     for cells in by_notebook.values():
         _first.add(cells[0].nodeid)
         _last.add(cells[-1].nodeid)
