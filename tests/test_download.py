@@ -33,11 +33,16 @@ def test_a_valid_token_opens_its_file_once_with_a_cache(files):
     token = issue_download_token("alice", "report.pdf", KEYS, now=NOW, jti="fixed-jti")
     cache = JtiCache(clock=lambda: NOW + 1)
     assert decide(token, "report.pdf", files).status == 200
-    assert [decide(token, "report.pdf", files, jti_cache=cache).status for _ in range(2)] == [200, 409]
+    assert [decide(token, "report.pdf", files, jti_cache=cache).status for _ in range(2)] == [
+        200,
+        409,
+    ]
 
 
 @pytest.mark.parametrize(
-    "name, status", [("other.pdf", 403), ("../report.pdf", 403), (".secret", 403)], ids=["other", "traversal", "dot"]
+    "name, status",
+    [("other.pdf", 403), ("../report.pdf", 403), (".secret", 403)],
+    ids=["other", "traversal", "dot"],
 )
 def test_a_token_for_one_file_opens_no_other(files, name, status):
     token = issue_download_token("alice", "report.pdf", KEYS, now=NOW)

@@ -31,7 +31,10 @@ def test_the_valid_originals_are_accepted():
     """The baseline: without this the rejections below would prove nothing."""
     for algorithm in ("HS256", "RS256", "ES256", "EdDSA"):
         keys = demo_keys(algorithm)
-        assert verify_token(valid_token(keys), keys, audience=AUDIENCE, issuer=ISSUER)["sub"] == "alice"
+        assert (
+            verify_token(valid_token(keys), keys, audience=AUDIENCE, issuer=ISSUER)["sub"]
+            == "alice"
+        )
     loader = cookie_loader()
     assert loader.loads(loader.dumps("sid")) == "sid"
 
@@ -70,7 +73,9 @@ EDITS = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=10_000),
         st.one_of(
-            st.just(""), st.sampled_from(MUTATION_ALPHABET), st.sampled_from(MUTATION_ALPHABET).map("={}".format)
+            st.just(""),
+            st.sampled_from(MUTATION_ALPHABET),
+            st.sampled_from(MUTATION_ALPHABET).map("={}".format),
         ),
     ),
     min_size=1,

@@ -11,7 +11,9 @@ NOTEBOOKS = toc_notebooks()
 
 
 def tracked_files():
-    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return [ROOT / name for name in listed.split()]
 
 
@@ -46,7 +48,10 @@ def call_arguments(source: str, callee: str):
 
 def test_no_private_key_except_labelled_demo_keys():
     for path in tracked_files():
-        if path.suffix in {".ipynb", ".pem", ".key", ".py", ".txt", ".md", ".json"} and path.is_file():
+        if (
+            path.suffix in {".ipynb", ".pem", ".key", ".py", ".txt", ".md", ".json"}
+            and path.is_file()
+        ):
             text = path.read_text(encoding="utf-8", errors="replace")
             if "PRIVATE" + " KEY-----" in text:  # split so this file does not match itself
                 assert path.parent.name == "demo_keys" and "never-reuse" in path.name, path
@@ -69,11 +74,17 @@ def test_servers_bind_loopback_only():
 def test_vulnerable_code_is_fenced_and_followed_by_its_fix(notebook):
     markdown = ["".join(c["source"]) for c in cells(notebook) if c["cell_type"] == "markdown"]
     for index, text in enumerate(markdown):
-        for heading in re.findall(r"^#+ .*vulnerable on purpose.*$", text, flags=re.IGNORECASE | re.MULTILINE):
+        for heading in re.findall(
+            r"^#+ .*vulnerable on purpose.*$", text, flags=re.IGNORECASE | re.MULTILINE
+        ):
             section = "\n".join(markdown[index : index + 2])
-            assert re.search(r"```\{(warning|danger)\}", section), f"{notebook.name}: {heading} has no warning"
+            assert re.search(r"```\{(warning|danger)\}", section), (
+                f"{notebook.name}: {heading} has no warning"
+            )
             later = "\n".join(markdown[index:])
-            assert re.search(r"\bfix", later, flags=re.IGNORECASE), f"{notebook.name}: {heading} has no fix after it"
+            assert re.search(r"\bfix", later, flags=re.IGNORECASE), (
+                f"{notebook.name}: {heading} has no fix after it"
+            )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -82,14 +93,20 @@ def test_notebook_is_committed_executed_and_clean(notebook):
         if cell["cell_type"] != "code":
             continue
         tags = set(cell.get("metadata", {}).get("tags", []))
-        assert cell.get("execution_count") is not None, f"{notebook.name} cell {index} was never executed"
+        assert cell.get("execution_count") is not None, (
+            f"{notebook.name} cell {index} was never executed"
+        )
         for output in cell.get("outputs", []):
             if output["output_type"] == "error":
-                assert "raises-exception" in tags, f"{notebook.name} cell {index} has an unexpected error"
+                assert "raises-exception" in tags, (
+                    f"{notebook.name} cell {index} has an unexpected error"
+                )
             if output["output_type"] == "stream":
                 assert output["name"] != "stderr", f"{notebook.name} cell {index} wrote to stderr"
         outputs = json.dumps(cell.get("outputs", []))
-        assert not re.search(r"/(work|root|home|tmp)/[\w.-]+/", outputs), f"{notebook.name} cell {index}: a local path"
+        assert not re.search(r"/(work|root|home|tmp)/[\w.-]+/", outputs), (
+            f"{notebook.name} cell {index}: a local path"
+        )
 
 
 def test_glue_names_are_unique_across_the_book():
@@ -99,4 +116,6 @@ def test_glue_names_are_unique_across_the_book():
             if cell["cell_type"] != "code":
                 continue
             for name in re.findall(r"""\bglue\(\s*["']([^"']+)["']""", "".join(cell["source"])):
-                assert seen.setdefault(name, notebook.name) == notebook.name, f"glue {name!r} in two chapters"
+                assert seen.setdefault(name, notebook.name) == notebook.name, (
+                    f"glue {name!r} in two chapters"
+                )

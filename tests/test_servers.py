@@ -46,7 +46,9 @@ def test_spawn_server_runs_a_process_and_kills_it():
 def test_spawn_server_reports_a_server_that_never_starts():
     port = free_port()
     with pytest.raises(RuntimeError, match="did not start|exited"):
-        with spawn_server([sys.executable, "-c", "print('no server here')"], port=port, ready_timeout=1):
+        with spawn_server(
+            [sys.executable, "-c", "print('no server here')"], port=port, ready_timeout=1
+        ):
             pass
 
 

@@ -97,7 +97,9 @@ def test_redis_store_on_a_real_server():
         store = RedisSessionStore(client, idle_timeout=30, absolute_timeout=3600)
         session = store.create("alice", {"role": "admin"})
         assert 0 < client.ttl(f"session:{session.session_id}") <= 30
-        assert 3500 < client.ttl("session:user:alice") <= 3600  # the index expires with the sessions
+        assert (
+            3500 < client.ttl("session:user:alice") <= 3600
+        )  # the index expires with the sessions
         loaded = store.get(session.session_id)
         assert loaded.user_id == "alice" and loaded.data == {"role": "admin"}
         loaded.data["role"] = "user"

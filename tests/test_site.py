@@ -38,10 +38,13 @@ def test_every_toc_entry_has_its_page(source):
 def test_no_unintended_traceback(source):
     for cell in article(soup_of(source)).select("div.cell"):
         shows_error = (
-            cell.select(".output.traceback, .output.error") or "Traceback (most recent call last)" in cell.get_text()
+            cell.select(".output.traceback, .output.error")
+            or "Traceback (most recent call last)" in cell.get_text()
         )
         if shows_error:
-            assert "tag_raises-exception" in cell.get("class", []), f"{source.name}: {cell.get_text()[:300]}"
+            assert "tag_raises-exception" in cell.get("class", []), (
+                f"{source.name}: {cell.get_text()[:300]}"
+            )
 
 
 @pytest.mark.parametrize("source", PAGES, ids=lambda p: p.stem)
@@ -50,7 +53,9 @@ def test_every_image_has_alt_text(source):
         alt = (image.get("alt") or "").strip()
         src = image.get("src", "")
         assert alt, f"{source.name}: image {src} has no alt text"
-        assert not alt.endswith((".png", ".svg", ".jpg")), f"{source.name}: alt text of {src} is a file name"
+        assert not alt.endswith((".png", ".svg", ".jpg")), (
+            f"{source.name}: alt text of {src} is a file name"
+        )
 
 
 @pytest.mark.parametrize("source", PAGES, ids=lambda p: p.stem)

@@ -13,7 +13,9 @@ def test_measure_takes_repeat_samples_of_per_call_time():
     calls = []
     timing = measure(lambda: calls.append(1), repeat=5, min_sample_time=0.0005, warmup=2)
     assert len(timing.samples) == 5
-    assert len(calls) == 2 + timing.number * 5 + sum(2**k for k in range(timing.number.bit_length()))
+    assert len(calls) == 2 + timing.number * 5 + sum(
+        2**k for k in range(timing.number.bit_length())
+    )
     assert timing.q1 <= timing.median <= timing.q3
     assert all(s > 0 for s in timing.samples)
 

@@ -32,7 +32,9 @@ def test_b64url_decode_rejects_other_input(bad):
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_issue_and_verify_each_algorithm(algorithm):
     keys = generate_keys(algorithm)
-    token = issue_token({"sub": "alice"}, keys, now=NOW, lifetime=60, audience="app", issuer="login")
+    token = issue_token(
+        {"sub": "alice"}, keys, now=NOW, lifetime=60, audience="app", issuer="login"
+    )
     header, payload = read_unverified(token)
     assert header == {"alg": algorithm, "typ": "at+jwt"}
     assert payload == {"sub": "alice", "iat": NOW, "exp": NOW + 60, "aud": "app", "iss": "login"}

@@ -18,7 +18,11 @@ def toc_files() -> list[Path]:
         names.extend(chapter["file"] for chapter in part.get("chapters", []))
     found = []
     for name in names:
-        matches = [ROOT / f"{name}{suffix}" for suffix in (".ipynb", ".md") if (ROOT / f"{name}{suffix}").exists()]
+        matches = [
+            ROOT / f"{name}{suffix}"
+            for suffix in (".ipynb", ".md")
+            if (ROOT / f"{name}{suffix}").exists()
+        ]
         if len(matches) != 1:
             raise FileNotFoundError(f"_toc.yml lists {name!r}, which matches {len(matches)} files")
         found.append(matches[0])

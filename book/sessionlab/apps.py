@@ -25,7 +25,10 @@ COOKIE_NAME = "session"
 def make_users(**roles_and_passwords: tuple[str, str]) -> dict[str, dict[str, Any]]:
     """A user table: ``make_users(alice=("password", "admin"))`` stores a salted password hash."""
     return {
-        name: {"password_hash": generate_password_hash(password, method="pbkdf2:sha256:60000"), "role": role}
+        name: {
+            "password_hash": generate_password_hash(password, method="pbkdf2:sha256:60000"),
+            "role": role,
+        }
         for name, (password, role) in roles_and_passwords.items()
     }
 
@@ -37,7 +40,15 @@ def create_session_app(
     app = Flask(__name__)
 
     def set_session_cookie(response, value: str, max_age: int) -> None:
-        response.set_cookie(COOKIE_NAME, value, max_age=max_age, path="/", httponly=True, secure=secure, samesite="Lax")
+        response.set_cookie(
+            COOKIE_NAME,
+            value,
+            max_age=max_age,
+            path="/",
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+        )
 
     def current_session():
         value = request.cookies.get(COOKIE_NAME)

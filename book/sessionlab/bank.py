@@ -65,7 +65,11 @@ def create_bank_app(
         raise ValueError('samesite must be "Strict", "Lax", "None" or None')
     if token_storage not in TOKEN_STORAGES:
         raise ValueError(f"token_storage must be one of {TOKEN_STORAGES}")
-    users = users if users is not None else make_users(alice=("correct horse battery staple", "customer"))
+    users = (
+        users
+        if users is not None
+        else make_users(alice=("correct horse battery staple", "customer"))
+    )
 
     app = Flask(__name__)
     app.ledger = []  # transfers the bank executed
@@ -80,9 +84,18 @@ def create_bank_app(
         if credential == "session-cookie":
             session = store.create(username, {"csrf_token": csrf_token})
             return session_cookie.dumps(session.session_id), csrf_token
-        claims = {"sub": username, "csrf": csrf_token} if credential == "jwt-cookie" else {"sub": username}
+        claims = (
+            {"sub": username, "csrf": csrf_token}
+            if credential == "jwt-cookie"
+            else {"sub": username}
+        )
         token = issue_token(
-            claims, keys, now=int(time.time()), lifetime=TOKEN_LIFETIME, audience=AUDIENCE, issuer=ISSUER
+            claims,
+            keys,
+            now=int(time.time()),
+            lifetime=TOKEN_LIFETIME,
+            audience=AUDIENCE,
+            issuer=ISSUER,
         )
         return token, csrf_token
 
@@ -123,7 +136,9 @@ def create_bank_app(
     def reply(status: int, message: str):
         if credential == "jwt-header" and request.headers.get("Authorization"):
             return jsonify(status=status, message=message), status
-        return make_response(_page("Transfer", f'<p id="result">{html.escape(message)}</p>'), status)
+        return make_response(
+            _page("Transfer", f'<p id="result">{html.escape(message)}</p>'), status
+        )
 
     @app.get("/")
     def home():
@@ -135,13 +150,19 @@ def create_bank_app(
     def login():
         username = request.form.get("username", "")
         user = users.get(username)
-        if user is None or not check_password_hash(user["password_hash"], request.form.get("password", "")):
-            return make_response(_page("Bank", '<p id="result">Wrong user name or password</p>'), 401)
+        if user is None or not check_password_hash(
+            user["password_hash"], request.form.get("password", "")
+        ):
+            return make_response(
+                _page("Bank", '<p id="result">Wrong user name or password</p>'), 401
+            )
         value, _csrf = log_in(username)
         if credential == "jwt-header":
             return jsonify(token=value)
         response = redirect("/account", code=303)
-        response.set_cookie(COOKIE_NAME, value, path="/", httponly=True, secure=True, samesite=samesite)
+        response.set_cookie(
+            COOKIE_NAME, value, path="/", httponly=True, secure=True, samesite=samesite
+        )
         return response
 
     @app.get("/account")
@@ -149,8 +170,14 @@ def create_bank_app(
         user, csrf_token = authenticate()
         if user is None:
             return make_response(_page("Bank", '<p id="result">Not logged in</p>'), 401)
-        hidden = f'<input type="hidden" name="csrf_token" value="{html.escape(csrf_token)}">' if csrf_protection else ""
-        return _page("Account", _TRANSFER_FORM.replace("HIDDEN", hidden).replace("USER", html.escape(user)))
+        hidden = (
+            f'<input type="hidden" name="csrf_token" value="{html.escape(csrf_token)}">'
+            if csrf_protection
+            else ""
+        )
+        return _page(
+            "Account", _TRANSFER_FORM.replace("HIDDEN", hidden).replace("USER", html.escape(user))
+        )
 
     @app.post("/transfer")
     def transfer():

@@ -48,7 +48,10 @@ async def chromium(**launch_options) -> AsyncIterator:
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_ARGS), **launch_options
+            executable_path=chromium_executable(),
+            headless=True,
+            args=list(CHROMIUM_ARGS),
+            **launch_options,
         )
         try:
             yield browser

@@ -30,7 +30,9 @@ def cookie_preferences(*, block_cookies: bool, allowed_origins: Iterable[str] = 
     ``allowed_origins`` (e.g. ``"http://127.0.0.1:8000"``) are exceptions that the user allowed,
     as Chromium stores them: a ``"primary,secondary"`` pattern pair per site.
     """
-    profile: dict = {"default_content_setting_values": {"cookies": BLOCK if block_cookies else ALLOW}}
+    profile: dict = {
+        "default_content_setting_values": {"cookies": BLOCK if block_cookies else ALLOW}
+    }
     exceptions = {f"{origin},*": {"setting": ALLOW} for origin in allowed_origins}
     if exceptions:
         profile["content_settings"] = {"exceptions": {"cookies": exceptions}}
@@ -49,10 +51,15 @@ async def profile_context(
     user_data_dir = Path(tempfile.mkdtemp(prefix="sessionlab-profile-"))
     try:
         (user_data_dir / "Default").mkdir()
-        preferences = cookie_preferences(block_cookies=block_cookies, allowed_origins=allowed_origins)
+        preferences = cookie_preferences(
+            block_cookies=block_cookies, allowed_origins=allowed_origins
+        )
         (user_data_dir / "Default" / "Preferences").write_text(json.dumps(preferences))
         context = await browser_type.launch_persistent_context(
-            str(user_data_dir), executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_ARGS)
+            str(user_data_dir),
+            executable_path=chromium_executable(),
+            headless=True,
+            args=list(CHROMIUM_ARGS),
         )
         try:
             yield context

@@ -123,9 +123,14 @@ def cookie_law_myth(mechanism: str, purpose: str) -> bool:
     return mechanism == "cookie"
 
 
-def decision_table(rule: Callable[[str, str], bool] = consent_required) -> dict[str, dict[str, bool]]:
+def decision_table(
+    rule: Callable[[str, str], bool] = consent_required,
+) -> dict[str, dict[str, bool]]:
     """``{purpose: {mechanism: rule(mechanism, purpose)}}`` for every known pair."""
-    return {purpose: {mechanism: rule(mechanism, purpose) for mechanism in MECHANISMS} for purpose in PURPOSES}
+    return {
+        purpose: {mechanism: rule(mechanism, purpose) for mechanism in MECHANISMS}
+        for purpose in PURPOSES
+    }
 
 
 def mechanism_dependent_purposes(rule: Callable[[str, str], bool] = consent_required) -> list[str]:

@@ -130,7 +130,9 @@ def issue_download_token(
     (pass ``jti`` only to make an example reproducible); header ``typ: download+jwt``.
     """
     claims = {"sub": user, "file": file_name, "jti": jti or secrets.token_urlsafe(16)}
-    return issue_token(claims, keys, now=now, lifetime=lifetime, audience=audience, issuer=issuer, typ=typ)
+    return issue_token(
+        claims, keys, now=now, lifetime=lifetime, audience=audience, issuer=issuer, typ=typ
+    )
 
 
 def issue_exchange_token(
@@ -146,7 +148,13 @@ def issue_exchange_token(
     """Sign a single-use token that a stateful service at ``audience`` swaps for its own session."""
     claims = {"sub": user, "jti": jti or secrets.token_urlsafe(16)}
     return issue_token(
-        claims, keys, now=now, lifetime=lifetime, audience=audience, issuer=issuer, typ=EXCHANGE_TOKEN_TYPE
+        claims,
+        keys,
+        now=now,
+        lifetime=lifetime,
+        audience=audience,
+        issuer=issuer,
+        typ=EXCHANGE_TOKEN_TYPE,
     )
 
 
@@ -231,14 +239,25 @@ def authorise_download(
         return Decision(401, "no token")
     try:
         claims = verify_token(
-            token, keys, audience=audience, issuer=issuer, typ=DOWNLOAD_TOKEN_TYPE, required=_REQUIRED_CLAIMS
+            token,
+            keys,
+            audience=audience,
+            issuer=issuer,
+            typ=DOWNLOAD_TOKEN_TYPE,
+            required=_REQUIRED_CLAIMS,
         )
     except Exception as exc:  # noqa: BLE001 - fail closed: anything that is not a verified token is a 401
         return Decision(401, f"invalid token: {type(exc).__name__}")
     file_claim, jti, exp, iat = claims["file"], claims["jti"], claims["exp"], claims["iat"]
-    if not isinstance(file_claim, str) or not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+    if (
+        not isinstance(file_claim, str)
+        or not isinstance(jti, str)
+        or not 0 < len(jti) <= MAX_JTI_LENGTH
+    ):
         return Decision(401, "invalid token: malformed file or jti claim")
-    if type(exp) is not int or type(iat) is not int:  # PyJWT also accepts numeric strings and floats
+    if (
+        type(exp) is not int or type(iat) is not int
+    ):  # PyJWT also accepts numeric strings and floats
         return Decision(401, "invalid token: exp and iat must be integers")
     if exp - iat > max_lifetime:
         return Decision(401, f"invalid token: lifetime above {max_lifetime} s")
@@ -301,7 +320,9 @@ def create_download_app(
         response.status_code = status
         response.headers["Cache-Control"] = "no-store"
         if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if error else "Bearer"
+            response.headers["WWW-Authenticate"] = (
+                'Bearer error="invalid_token"' if error else "Bearer"
+            )
         elif status == 403:
             response.headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
         elif status == 429:
@@ -326,7 +347,9 @@ def create_download_app(
             jti_cache=jti_cache,
         )
         if not decision.allowed:
-            error = {401: "invalid_token" if token else None, 403: "insufficient_scope"}.get(decision.status)
+            error = {401: "invalid_token" if token else None, 403: "insufficient_scope"}.get(
+                decision.status
+            )
             return refuse(decision.status, decision.reason, error)
         try:
             response = send_from_directory(files_dir, name, as_attachment=True, max_age=0)
@@ -441,7 +464,11 @@ def create_exchange_service(
                 typ=EXCHANGE_TOKEN_TYPE, required=("exp", "iat", "sub", "aud", "iss", "jti"),
             )  # fmt: skip
             jti, exp = claims["jti"], claims["exp"]
-            if not isinstance(jti, str) or not isinstance(exp, int) or exp - claims["iat"] > MAX_LIFETIME:
+            if (
+                not isinstance(jti, str)
+                or not isinstance(exp, int)
+                or exp - claims["iat"] > MAX_LIFETIME
+            ):
                 raise ValueError("malformed claims")
         except Exception:  # noqa: BLE001 - fail closed
             abort(401)
@@ -503,7 +530,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--public-key", required=True, help="PEM public key of the token issuer")
     parser.add_argument("--files", required=True, help="folder whose plain files are served")
-    parser.add_argument("--jti-cache", action="store_true", help="refuse a token's second use (409)")
+    parser.add_argument(
+        "--jti-cache", action="store_true", help="refuse a token's second use (409)"
+    )
     parser.add_argument("--audience", default=DOWNLOAD_AUDIENCE)
     parser.add_argument("--issuer", default=APP_ISSUER)
     parser.add_argument("--max-lifetime", type=int, default=MAX_LIFETIME)
@@ -520,7 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
 
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=QuietHandler)
-    print(f"download server on 127.0.0.1:{args.port} ({keys.algorithm}, jti cache {'on' if args.jti_cache else 'off'})")
+    print(
+        f"download server on 127.0.0.1:{args.port} ({keys.algorithm}, jti cache {'on' if args.jti_cache else 'off'})"
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -218,7 +218,9 @@ class DenyList:
 
     def deny_user(self, user_id: str) -> None:
         """Refuse every token of ``user_id`` issued up to now (revoke the user)."""
-        self.client.set(f"{self.prefix}user:{user_id}", int(time.time()), ex=self.max_token_lifetime)
+        self.client.set(
+            f"{self.prefix}user:{user_id}", int(time.time()), ex=self.max_token_lifetime
+        )
 
     def is_denied(self, claims: dict[str, Any]) -> bool:
         """One round trip to Redis for both checks."""
@@ -226,7 +228,9 @@ class DenyList:
         jti_hit, user_cutoff = self.client.mget(
             f"{self.prefix}jti:{claims['jti']}", f"{self.prefix}user:{claims['sub']}"
         )
-        return jti_hit is not None or (user_cutoff is not None and claims["iat"] <= int(user_cutoff))
+        return jti_hit is not None or (
+            user_cutoff is not None and claims["iat"] <= int(user_cutoff)
+        )
 
     def __len__(self) -> int:
         return sum(1 for _ in self.client.scan_iter(match=f"{self.prefix}*"))
@@ -298,7 +302,13 @@ class TokenService:
         kid, keys = self.keyring.signing_key()
         self.issued += 1
         return issue_token(
-            claims, keys, now=int(time.time()), lifetime=self.access_lifetime, audience=AUDIENCE, issuer=ISSUER, kid=kid
+            claims,
+            keys,
+            now=int(time.time()),
+            lifetime=self.access_lifetime,
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            kid=kid,
         )
 
     def authenticate(self, token: str) -> dict[str, Any]:
@@ -309,7 +319,9 @@ class TokenService:
                 denied = self.deny_list.is_denied(claims)
             except redis.exceptions.ConnectionError:
                 if not self.fail_open:
-                    raise StoreUnavailableError("deny-list unreachable: refusing every token") from None
+                    raise StoreUnavailableError(
+                        "deny-list unreachable: refusing every token"
+                    ) from None
                 denied = False  # fail open: the deny-list is down, so nothing is refused
             if denied:
                 raise TokenRevokedError("token is on the deny-list")
@@ -322,7 +334,10 @@ class TokenService:
 
 
 def create_token_app(
-    service: TokenService, users: dict[str, dict[str, Any]], *, refresh_tokens: RefreshTokenStore | None = None
+    service: TokenService,
+    users: dict[str, dict[str, Any]],
+    *,
+    refresh_tokens: RefreshTokenStore | None = None,
 ) -> Flask:
     """The token app: POST /login, POST /refresh, GET /me, GET /admin, POST /logout (Bearer tokens)."""
     app = Flask(__name__)
@@ -339,7 +354,10 @@ def create_token_app(
             abort(503)
 
     def token_response(user_id: str, refresh_token: str | None):
-        body = {"access_token": service.issue_access(user_id), "expires_in": service.access_lifetime}
+        body = {
+            "access_token": service.issue_access(user_id),
+            "expires_in": service.access_lifetime,
+        }
         if refresh_token is not None:
             body["refresh_token"] = refresh_token
         return jsonify(body)
@@ -347,7 +365,9 @@ def create_token_app(
     @app.post("/login")
     def login():
         user = users.get(request.form.get("username", ""))
-        if user is None or not check_password_hash(user["password_hash"], request.form.get("password", "")):
+        if user is None or not check_password_hash(
+            user["password_hash"], request.form.get("password", "")
+        ):
             abort(401)
         username = request.form["username"]
         refresh = refresh_tokens.issue(username) if refresh_tokens is not None else None
@@ -421,7 +441,9 @@ class _InProcessHTTP:
     def post(self, url: str, *, data=None, headers=None, timeout=None) -> _InProcessResponse:
         return self._send("POST", url, headers=headers, data=data)
 
-    def _send(self, method: str, url: str, *, headers=None, cookies=None, data=None) -> _InProcessResponse:
+    def _send(
+        self, method: str, url: str, *, headers=None, cookies=None, data=None
+    ) -> _InProcessResponse:
         headers = dict(headers or {})
         if cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
@@ -465,11 +487,15 @@ class TokenClient:
     def get(self, path: str, access_token: str) -> int:
         """The HTTP status of ``GET path`` with the token as a Bearer credential."""
         headers = {"Authorization": f"Bearer {access_token}"}
-        return self.http.get(f"{self.base_url}{path}", headers=headers, timeout=self.timeout).status_code
+        return self.http.get(
+            f"{self.base_url}{path}", headers=headers, timeout=self.timeout
+        ).status_code
 
     def logout(self, access_token: str) -> int:
         headers = {"Authorization": f"Bearer {access_token}"}
-        return self.http.post(f"{self.base_url}/logout", headers=headers, timeout=self.timeout).status_code
+        return self.http.post(
+            f"{self.base_url}/logout", headers=headers, timeout=self.timeout
+        ).status_code
 
 
 class CookieClient:
@@ -495,7 +521,9 @@ class CookieClient:
 
     def get(self, path: str, cookie_value: str) -> int:
         cookies = {"session": cookie_value}
-        return self.http.get(f"{self.base_url}{path}", cookies=cookies, timeout=self.timeout).status_code
+        return self.http.get(
+            f"{self.base_url}{path}", cookies=cookies, timeout=self.timeout
+        ).status_code
 
 
 @dataclass
@@ -585,7 +613,9 @@ def replay_attack(
             if bystander_status == 401:
                 held[bystander].credential = v.client.login(bystander, passwords[bystander])
                 relogged = True
-                bystander_status = v.client.get("/me", _access(v.client, held[bystander].credential))
+                bystander_status = v.client.get(
+                    "/me", _access(v.client, held[bystander].credential)
+                )
             attacker_status = None
             copy = attacker[v.name]
             if copy is not None:
@@ -611,7 +641,9 @@ def replay_attack(
     return rows
 
 
-def _renew(v: Variant, user: str, credential: dict[str, Any], passwords: dict[str, str]) -> dict[str, Any]:
+def _renew(
+    v: Variant, user: str, credential: dict[str, Any], passwords: dict[str, str]
+) -> dict[str, Any]:
     if v.renew_by == "login":
         return v.client.login(user, passwords[user])
     if v.renew_by == "refresh":

@@ -60,13 +60,17 @@ def serve_wsgi_https(app) -> Iterator[HttpsServer]:
         request_handler=_QuietHandler,
         ssl_context=server_tls_context(certificate_pem, key_pem),
     )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         with tempfile.TemporaryDirectory(prefix="sessionlab-ca-") as folder:
             ca_file = Path(folder, "ca.pem")
             ca_file.write_bytes(certificate_pem)
-            yield HttpsServer(port=server.server_port, certificate_pem=certificate_pem, ca_file=ca_file)
+            yield HttpsServer(
+                port=server.server_port, certificate_pem=certificate_pem, ca_file=ca_file
+            )
     finally:
         server.shutdown()
         server.server_close()

@@ -38,7 +38,13 @@ from jwt.algorithms import RSAAlgorithm
 
 from .tokens import b64url_decode
 
-__all__ = ["NaiveVerificationError", "fetch_loopback", "file_key_lookup", "naive_verify", "sql_key_lookup"]
+__all__ = [
+    "NaiveVerificationError",
+    "fetch_loopback",
+    "file_key_lookup",
+    "naive_verify",
+    "sql_key_lookup",
+]
 
 #: Fetches made by :func:`fetch_loopback`, for the chapter to count (URL per fetch).
 FETCH_LOG: list[str] = []
@@ -52,7 +58,9 @@ def fetch_loopback(url: str) -> bytes:
     """GET ``url``; the one safety belt: only plain http on 127.0.0.1 is ever fetched."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "http" or parts.hostname != "127.0.0.1":
-        raise NaiveVerificationError(f"refusing to fetch {url!r}: the book only fetches from 127.0.0.1")
+        raise NaiveVerificationError(
+            f"refusing to fetch {url!r}: the book only fetches from 127.0.0.1"
+        )
     FETCH_LOG.append(url)
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only, checked above)
         return response.read()
@@ -112,7 +120,9 @@ def naive_verify(
             raise NaiveVerificationError("bad HMAC")
     elif alg == "RS256":
         try:
-            _as_rsa_public_key(key).verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+            _as_rsa_public_key(key).verify(
+                signature, signing_input, padding.PKCS1v15(), hashes.SHA256()
+            )
         except InvalidSignature as exc:
             raise NaiveVerificationError("bad RSA signature") from exc
     else:
@@ -129,7 +139,9 @@ def _key_named_by_header(header, default_key, key_for_kid, fetch):
     if "jku" in header:
         # FLAW: a key set fetched from a URL chosen by the token's sender.
         key_set = json.loads(fetch(header["jku"]))
-        jwk = next((k for k in key_set["keys"] if k.get("kid") == header.get("kid")), key_set["keys"][0])
+        jwk = next(
+            (k for k in key_set["keys"] if k.get("kid") == header.get("kid")), key_set["keys"][0]
+        )
         return RSAAlgorithm.from_jwk(json.dumps(jwk))
     if "x5u" in header:
         # FLAW: a certificate fetched from the sender's URL, with no chain or name validation.
@@ -145,7 +157,9 @@ def _as_secret(key) -> bytes:
     if isinstance(key, str):
         return key.encode()
     # FLAW: a public key object turns into its PEM text, which the attacker also has.
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _as_rsa_public_key(key) -> rsa.RSAPublicKey:

@@ -48,7 +48,9 @@ IDLE_TIMEOUT = 30 * 60
 ABSOLUTE_TIMEOUT = 8 * 60 * 60
 
 
-def create_worker_app(name: str, store: RedisSessionStore, cookie: SessionCookie, jwt_keys: KeyPair) -> Flask:
+def create_worker_app(
+    name: str, store: RedisSessionStore, cookie: SessionCookie, jwt_keys: KeyPair
+) -> Flask:
     """The reference session app plus the two JWT routes; every response says which worker served it."""
     users = make_users(alice=(DEMO_PASSWORD, "admin"))
     app = create_session_app(store, cookie, users)
@@ -83,8 +85,16 @@ def create_worker_app(name: str, store: RedisSessionStore, cookie: SessionCookie
         if not hmac.compare_digest(sent.encode(), session.data["csrf_token"].encode()):
             abort(403)
         now = int(time.time())
-        common = {"keys": jwt_keys, "now": now, "lifetime": TOKEN_LIFETIME, "audience": AUDIENCE, "issuer": ISSUER}
-        stateless = issue_token({"sub": session.user_id, "role": users[session.user_id]["role"]}, **common)
+        common = {
+            "keys": jwt_keys,
+            "now": now,
+            "lifetime": TOKEN_LIFETIME,
+            "audience": AUDIENCE,
+            "issuer": ISSUER,
+        }
+        stateless = issue_token(
+            {"sub": session.user_id, "role": users[session.user_id]["role"]}, **common
+        )
         stateful = issue_token({"sub": session.user_id, "sid": session.session_id}, **common)
         return jsonify(stateless=stateless, stateful=stateful)
 

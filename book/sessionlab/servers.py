@@ -80,7 +80,9 @@ def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 10.0) -> Non
 def serve_wsgi(app, *, port: int = 0) -> Iterator[LoopbackServer]:
     """Serve a WSGI app on 127.0.0.1 in a background thread; stop it when the block ends."""
     server = make_server(LOOPBACK, port, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield LoopbackServer(port=server.server_port)
@@ -105,7 +107,9 @@ def spawn_server(
     """
     argv = [sys.executable if argv[0] == "python" else argv[0], *argv[1:]]
     child_env = {**os.environ, **(env or {})}
-    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), child_env.get("PYTHONPATH", "")) if p)
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PACKAGE_ROOT), child_env.get("PYTHONPATH", "")) if p
+    )
     child_env.setdefault("PYTHONUNBUFFERED", "1")
     log_fd, log_name = tempfile.mkstemp(prefix="sessionlab-server-", suffix=".log")
     log_path = Path(log_name)

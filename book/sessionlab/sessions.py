@@ -29,7 +29,9 @@ __all__ = [
     "redis_server",
 ]
 
-SESSION_ID_BYTES = 32  # 256 bits; OWASP asks for at least 64 bits of entropy, RFC 6749 §10.10 for 128
+SESSION_ID_BYTES = (
+    32  # 256 bits; OWASP asks for at least 64 bits of entropy, RFC 6749 §10.10 for 128
+)
 MAX_COOKIE_LENGTH = 4096
 
 
@@ -110,7 +112,10 @@ class SessionCookie:
 
 def _is_canonical_base64(text: str) -> bool:
     try:
-        return itsdangerous.encoding.base64_encode(itsdangerous.encoding.base64_decode(text)).decode() == text
+        return (
+            itsdangerous.encoding.base64_encode(itsdangerous.encoding.base64_decode(text)).decode()
+            == text
+        )
     except itsdangerous.BadData:
         return False
 
@@ -133,7 +138,13 @@ class MemorySessionStore:
     also frees the memory, which a token's ``exp`` never does.
     """
 
-    def __init__(self, *, idle_timeout: float, absolute_timeout: float, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        *,
+        idle_timeout: float,
+        absolute_timeout: float,
+        clock: Callable[[], float] = time.time,
+    ):
         self.idle_timeout = idle_timeout
         self.absolute_timeout = absolute_timeout
         self.clock = clock
@@ -150,7 +161,10 @@ class MemorySessionStore:
         return session
 
     def _expired(self, session: Session, now: float) -> bool:
-        return now - session.last_seen > self.idle_timeout or now - session.created_at > self.absolute_timeout
+        return (
+            now - session.last_seen > self.idle_timeout
+            or now - session.created_at > self.absolute_timeout
+        )
 
     def get(self, session_id: str) -> Session | None:
         """The live session for ``session_id`` (refreshing its idle timer), or ``None``."""
@@ -235,7 +249,9 @@ class RedisSessionStore:
         return Session(session_id, record["user_id"], record["created_at"], now, record["data"])
 
     def save(self, session: Session) -> None:
-        record = json.dumps({"user_id": session.user_id, "created_at": session.created_at, "data": session.data})
+        record = json.dumps(
+            {"user_id": session.user_id, "created_at": session.created_at, "data": session.data}
+        )
         self.client.set(self._key(session.session_id), record, ex=self.idle_timeout, xx=True)
 
     def delete(self, session_id: str) -> bool:

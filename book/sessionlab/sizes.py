@@ -21,7 +21,9 @@ def header_size_app(environ, start_response):
             "authorization_bytes": len(environ.get("HTTP_AUTHORIZATION", "")),
         }
     ).encode()
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
     return [body]
 
 

@@ -113,13 +113,20 @@ def create_jwt_app(
     def login():
         username = request.form.get("username", "")
         user = users.get(username)
-        if user is None or not check_password_hash(user["password_hash"], request.form.get("password", "")):
+        if user is None or not check_password_hash(
+            user["password_hash"], request.form.get("password", "")
+        ):
             abort(401)
         claims = {"sub": username, "role": user["role"], "jti": secrets.token_urlsafe(16)}
         if "website" in user:
             claims["website"] = user["website"]
         token = issue_token(
-            claims, app.config["JWT_KEYS"], now=int(clock()), lifetime=lifetime, audience=AUDIENCE, issuer=ISSUER
+            claims,
+            app.config["JWT_KEYS"],
+            now=int(clock()),
+            lifetime=lifetime,
+            audience=AUDIENCE,
+            issuer=ISSUER,
         )
         return jsonify(access_token=token)
 

@@ -91,7 +91,9 @@ def measure(
         for _ in range(number):
             fn()
         samples.append((time.perf_counter() - start) / number)
-    return Timing(label=label or getattr(fn, "__name__", "call"), samples=tuple(samples), number=number)
+    return Timing(
+        label=label or getattr(fn, "__name__", "call"), samples=tuple(samples), number=number
+    )
 
 
 def fmt_duration(seconds: float, digits: int = 3) -> str:

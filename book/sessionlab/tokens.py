@@ -76,7 +76,11 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Inverse of :func:`b64url_encode`; raises :class:`jwt.DecodeError` on anything else."""
-    if not isinstance(text, str) or any(c not in _B64URL_ALPHABET for c in text) or len(text) % 4 == 1:
+    if (
+        not isinstance(text, str)
+        or any(c not in _B64URL_ALPHABET for c in text)
+        or len(text) % 4 == 1
+    ):
         raise jwt.DecodeError("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -188,7 +192,9 @@ def _parse_strictly(token: str) -> dict[str, Any]:
     if not isinstance(token, str):
         raise jwt.DecodeError("a token must be a str")
     if len(token) > MAX_TOKEN_LENGTH:
-        raise TokenTooLargeError(f"token is {len(token)} characters; the limit is {MAX_TOKEN_LENGTH}")
+        raise TokenTooLargeError(
+            f"token is {len(token)} characters; the limit is {MAX_TOKEN_LENGTH}"
+        )
     segments = token.split(".")
     if len(segments) != 3:
         raise jwt.DecodeError(f"a JWS has 3 segments, this has {len(segments)}")
@@ -213,7 +219,9 @@ def _json_object(data: bytes) -> dict[str, Any]:
             raise
         raise jwt.DecodeError(f"not JSON: {type(exc).__name__}") from exc
     if not isinstance(value, dict):
-        raise jwt.DecodeError(f"a JOSE header and a claims set are JSON objects, not {type(value).__name__}")
+        raise jwt.DecodeError(
+            f"a JOSE header and a claims set are JSON objects, not {type(value).__name__}"
+        )
     return value
 
 

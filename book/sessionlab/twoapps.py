@@ -74,16 +74,26 @@ def create_session_version(
         return session
 
     def require_csrf(session) -> None:
-        if not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), session.data["csrf_token"]):
+        if not hmac.compare_digest(
+            request.headers.get("X-CSRF-Token", ""), session.data["csrf_token"]
+        ):
             abort(403)
 
     @app.post("/login")
     def login():
-        if not _password_ok(users, request.form.get("username", ""), request.form.get("password", "")):
+        if not _password_ok(
+            users, request.form.get("username", ""), request.form.get("password", "")
+        ):
             abort(401)
         session = store.create(request.form["username"], {"csrf_token": secrets.token_urlsafe(32)})
         response = jsonify(csrf_token=session.data["csrf_token"])
-        response.set_cookie("session", cookie.dumps(session.session_id), httponly=True, secure=secure, samesite="Lax")
+        response.set_cookie(
+            "session",
+            cookie.dumps(session.session_id),
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+        )
         return response
 
     @app.get("/me")
@@ -137,7 +147,12 @@ def create_jwt_version(users: dict[str, dict[str, Any]], keys: KeyPair) -> Flask
             abort(401)
         claims = {"sub": username, "role": users[username]["role"]}
         token = issue_token(
-            claims, keys, now=int(time.time()), lifetime=ACCESS_TOKEN_LIFETIME, audience=AUDIENCE, issuer=ISSUER
+            claims,
+            keys,
+            now=int(time.time()),
+            lifetime=ACCESS_TOKEN_LIFETIME,
+            audience=AUDIENCE,
+            issuer=ISSUER,
         )
         return jsonify(access_token=token)
 
@@ -190,7 +205,12 @@ def create_jwt_version_with_store(users: dict[str, dict[str, Any]], keys: KeyPai
         session = store.create(username)
         claims = {"sub": username, "sid": session.session_id}
         token = issue_token(
-            claims, keys, now=int(time.time()), lifetime=ACCESS_TOKEN_LIFETIME, audience=AUDIENCE, issuer=ISSUER
+            claims,
+            keys,
+            now=int(time.time()),
+            lifetime=ACCESS_TOKEN_LIFETIME,
+            audience=AUDIENCE,
+            issuer=ISSUER,
         )
         return jsonify(access_token=token)
 
@@ -226,7 +246,9 @@ class CookieClient:
         self.csrf_token = ""
 
     def log_in(self, username: str, password: str) -> requests.Response:
-        response = self.http.post(f"{self.base_url}/login", data={"username": username, "password": password})
+        response = self.http.post(
+            f"{self.base_url}/login", data={"username": username, "password": password}
+        )
         if response.ok:
             self.csrf_token = response.json()["csrf_token"]
         return response
@@ -256,7 +278,9 @@ class BearerClient:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def log_in(self, username: str, password: str) -> requests.Response:
-        response = self.http.post(f"{self.base_url}/login", data={"username": username, "password": password})
+        response = self.http.post(
+            f"{self.base_url}/login", data={"username": username, "password": password}
+        )
         if response.ok:
             self.token = response.json()["access_token"]
         return response

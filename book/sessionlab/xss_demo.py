@@ -24,7 +24,13 @@ from .apps import create_session_app
 from .sessions import MemorySessionStore, SessionCookie
 from .tokens import generate_keys, issue_token, verify_token
 
-__all__ = ["TOKEN_AUDIENCE", "TOKEN_ISSUER", "create_xss_bank", "create_attacker_app", "wait_for_loot"]
+__all__ = [
+    "TOKEN_AUDIENCE",
+    "TOKEN_ISSUER",
+    "create_xss_bank",
+    "create_attacker_app",
+    "wait_for_loot",
+]
 
 TOKEN_AUDIENCE = "bank-api"
 TOKEN_ISSUER = "bank"
@@ -39,7 +45,9 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def create_xss_bank(users: dict[str, dict[str, Any]], *, content_security_policy: str | None = None) -> Flask:
+def create_xss_bank(
+    users: dict[str, dict[str, Any]], *, content_security_policy: str | None = None
+) -> Flask:
     """The reference session app plus a JWT login, a bearer-token API and a reflected-XSS search page.
 
     ``content_security_policy``: sent as a ``Content-Security-Policy`` header on every page
@@ -62,7 +70,9 @@ def create_xss_bank(users: dict[str, dict[str, Any]], *, content_security_policy
     @app.post("/api/token-login")
     def token_login():
         user = users.get(request.form.get("username", ""))
-        if user is None or not check_password_hash(user["password_hash"], request.form.get("password", "")):
+        if user is None or not check_password_hash(
+            user["password_hash"], request.form.get("password", "")
+        ):
             abort(401)
         claims = {"sub": request.form["username"], "role": user["role"]}
         token = issue_token(
