@@ -16,6 +16,31 @@ from test_abuse import as_header_value, malformed_requests, request_bytes, run_a
 COOKIE_NAMES = ("session", "bank_auth", "service_session", "token", "jwt")
 HOSTILE_TOKENS = [as_header_value(case.token)[:9000] for case in token_cases()]
 HOSTILE_COOKIES = [as_header_value(case.value)[:9000] for case in cookie_cases()]
+FORM = {"Content-Type": b"application/x-www-form-urlencoded"}
+FORM_FIELDS = (
+    "username",
+    "password",
+    "refresh_token",
+    "token",
+    "csrf_token",
+    "amount",
+    "to",
+    "file",
+)
+HOSTILE_VALUES = [
+    "",
+    "%C3%A9%00",
+    "%FF%FE",
+    "a" * 5000,
+    "-1",
+    "1e309",
+    "NaN",
+    "..%2F..%2Fetc%2Fpasswd",
+    "x.y.z",
+]
+HOSTILE_FORMS = [
+    "&".join(f"{field}={value}" for field in FORM_FIELDS).encode() for value in HOSTILE_VALUES
+] + [b"%%%", b"=&=&", b"username=alice&username=bob", "username=\u00e9".encode()]
 
 
 def fresh_cookie():
@@ -120,6 +145,10 @@ def hostile_requests_for(app) -> tuple[list[bytes], list[int | None]]:
                 cookie = b"; ".join(name.encode() + b"=" + value for name in COOKIE_NAMES)
                 raw.append(request_bytes(method, path, {"Cookie": cookie}))
                 baseline.append(anonymous)
+            if method == "POST":
+                for body in HOSTILE_FORMS:
+                    raw.append(request_bytes(method, path, FORM, body))
+                    baseline.append(None)
     return raw, baseline
 
 

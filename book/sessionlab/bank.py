@@ -125,7 +125,7 @@ def create_bank_app(
         row = {
             "user": user or "(nobody)",
             "to": request.form.get("to", ""),
-            "amount": int(request.form.get("amount", "0") or 0),
+            "amount": _whole_number(request.form.get("amount", "0") or "0"),
             "sec_fetch_site": request.headers.get("Sec-Fetch-Site", "(not sent)"),
             "status": status,
             "reason": reason,
@@ -190,10 +190,22 @@ def create_bank_app(
             if not csrf_expected or not hmac.compare_digest(sent.encode(), csrf_expected.encode()):
                 record(app.refusals, user, 403, "missing or wrong CSRF token")
                 return reply(403, "Refused: CSRF token missing or wrong")
+        amount = _whole_number(request.form.get("amount", ""))
+        if amount is None or amount <= 0:
+            record(app.refusals, user, 400, "amount is not a positive whole number")
+            return reply(400, "Refused: the amount must be a positive whole number")
         row = record(app.ledger, user, 200, "executed")
         return reply(200, f"Sent {row['amount']} to {row['to']}")
 
     return app
+
+
+def _whole_number(text: str) -> int | None:
+    """``text`` as an int if it is a plain, reasonably sized whole number, else ``None``."""
+    text = text.strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 12:
+        return None
+    return int(text)
 
 
 def create_attacker_app(bank_url: str, *, to: str = "mallory", amount: int = 1000) -> Flask:

@@ -142,7 +142,7 @@ class RefreshFamily:
 
 
 def _digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode("ascii")).digest()
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
 
 
 class RefreshTokenStore:
