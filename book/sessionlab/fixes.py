@@ -457,8 +457,8 @@ def _http_session() -> requests.Session:
     return session
 
 
-class TokenClient:
-    """What a client (or an attacker holding copies) does with the token app over HTTP."""
+class _AppClient:
+    """Shared by the two clients: where the app is, and how to log in to it."""
 
     def __init__(self, base_url: str, timeout: float = 10.0):
         self.base_url = base_url
@@ -466,18 +466,25 @@ class TokenClient:
         self.http = _http_session()
 
     @classmethod
-    def in_process(cls, app: Flask) -> TokenClient:
+    def in_process(cls, app: Flask):
         """A client that calls ``app`` in-process (Flask's test client) instead of over a socket."""
         client = cls("")
         client.http = _InProcessHTTP(app)
         return client
 
-    def login(self, username: str, password: str) -> dict[str, Any]:
-        """The token response (``access_token``, maybe ``refresh_token``); raises on failure."""
+    def _post_login(self, username: str, password: str):
         data = {"username": username, "password": password}
         response = self.http.post(f"{self.base_url}/login", data=data, timeout=self.timeout)
         response.raise_for_status()
-        return response.json()
+        return response
+
+
+class TokenClient(_AppClient):
+    """What a client (or an attacker holding copies) does with the token app over HTTP."""
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        """The token response (``access_token``, maybe ``refresh_token``); raises on failure."""
+        return self._post_login(username, password).json()
 
     def refresh(self, refresh_token: str) -> tuple[int, dict[str, Any]]:
         data = {"refresh_token": refresh_token}
@@ -498,25 +505,11 @@ class TokenClient:
         ).status_code
 
 
-class CookieClient:
+class CookieClient(_AppClient):
     """The same moves against the session app: the credential is the ``session`` cookie's value."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0):
-        self.base_url = base_url
-        self.timeout = timeout
-        self.http = _http_session()
-
-    @classmethod
-    def in_process(cls, app: Flask) -> CookieClient:
-        """A client that calls ``app`` in-process (Flask's test client) instead of over a socket."""
-        client = cls("")
-        client.http = _InProcessHTTP(app)
-        return client
-
     def login(self, username: str, password: str) -> dict[str, Any]:
-        data = {"username": username, "password": password}
-        response = self.http.post(f"{self.base_url}/login", data=data, timeout=self.timeout)
-        response.raise_for_status()
+        response = self._post_login(username, password)
         return {"session": response.cookies["session"], "csrf_token": response.json()["csrf_token"]}
 
     def get(self, path: str, cookie_value: str) -> int:
