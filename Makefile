@@ -12,7 +12,7 @@ SANITIZE := tests/nbval_sanitize.cfg
 NOTEBOOKS = $(shell $(BIN)/python tests/toc.py notebooks)
 NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
 
-.PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability
+.PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability chapter
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,15 +66,29 @@ stability: $(STAMP) chromium  ## nbval three times, then under another time zone
 	echo "== nbval with TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random"
 	TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random $(NBVAL) -q $(NOTEBOOKS)
 
-lab: $(STAMP) chromium  ## JupyterLab on the book, for reading and experimenting locally
-	$(BIN)/python -m pip install --quiet jupyterlab==4.5.0
-	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir book
+chapter: $(STAMP) chromium  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
+	@if [ -z "$(NB)" ] || [ ! -f "$(NB)" ]; then echo "usage: make chapter NB=book/NN_name.ipynb"; exit 2; fi
+	$(BIN)/ruff check $(NB)
+	$(BIN)/ruff format --check $(NB)
+	slug=$$(basename "$(NB)" .ipynb | sed -E 's/^[0-9]+_//'); \
+	tests="tests/test_chapter_frame.py tests/test_safe_to_copy.py tests/test_layers.py"; \
+	if [ -f "tests/test_$$slug.py" ]; then tests="$$tests tests/test_$$slug.py"; fi; \
+	$(BIN)/pytest -q $$tests
+	$(NBVAL) $(NB)
+
+LAB_STAMP := $(VENV)/.lab-installed
+$(LAB_STAMP): $(STAMP) requirements-lab.txt
+	$(BIN)/python -m pip install --quiet -r requirements-lab.txt -c constraints.txt
+	touch $@
+
+lab: $(LAB_STAMP)  ## JupyterLab on the book (MyST rendered), for reading and experimenting locally
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir book $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 serve: book  ## serve the built site on http://127.0.0.1:8000
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(BUILD_DIR)/html
 
-lock: $(STAMP)  ## rewrite constraints.txt from what is installed
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^jupyterlab' > constraints.txt
+lock: $(LAB_STAMP)  ## rewrite constraints.txt from what is installed (book, tests and lab)
+	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
 
 clean:  ## remove the built site and caches (keeps .venv)
 	rm -rf $(BUILD_DIR) .pytest_cache .ruff_cache

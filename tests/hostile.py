@@ -18,8 +18,9 @@ from typing import Any
 import itsdangerous
 import jwt
 from cryptography.hazmat.primitives import serialization
-from sessionlab.sessions import CookieTooLargeError, ManualClock, SessionCookie
-from sessionlab.tokens import (
+from sessionlab.lab.clock import ManualClock
+from sessionlab.recommended.sessions import CookieTooLargeError, SessionCookie
+from sessionlab.recommended.tokens import (
     InvalidTokenTypeError,
     KeyPair,
     TokenTooLargeError,

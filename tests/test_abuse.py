@@ -14,9 +14,10 @@ from urllib.parse import quote
 import pytest
 import requests
 from hostile import cookie_cases, token_cases
-from sessionlab.apps import COOKIE_NAME, create_session_app, make_users
-from sessionlab.servers import serve_wsgi
-from sessionlab.sessions import MemorySessionStore, SessionCookie
+from sessionlab.lab.fixtures import make_users
+from sessionlab.lab.servers import serve_wsgi
+from sessionlab.recommended.session_app import COOKIE_NAME, create_session_app
+from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
 
 CLIENT = Path(__file__).with_name("abuse_client.py")
 PASSWORD = "correct horse battery staple"
@@ -196,9 +197,9 @@ if __name__ == "__main__":
 def test_download_server_answers_every_hostile_request_with_a_4xx(tmp_path):
     """The download server, started as chapter 40 starts it: its own process, public key only."""
     from cryptography.hazmat.primitives import serialization
-    from sessionlab.download import issue_download_token
-    from sessionlab.servers import free_port, spawn_server
-    from sessionlab.tokens import generate_keys
+    from sessionlab.chapters.download_tokens import issue_download_token
+    from sessionlab.lab.servers import free_port, spawn_server
+    from sessionlab.recommended.tokens import generate_keys
 
     keys = generate_keys("EdDSA")
     public_pem = tmp_path / "issuer.pub.pem"
@@ -212,7 +213,7 @@ def test_download_server_answers_every_hostile_request_with_a_4xx(tmp_path):
     (files / "report.pdf").write_bytes(b"%PDF-1.7 the report")
     (files / "other.pdf").write_bytes(b"%PDF-1.7 someone else's")
     port = free_port()
-    argv = ["python", "-m", "sessionlab.download", "--port", str(port), "--public-key", str(public_pem),
+    argv = ["python", "-m", "sessionlab.chapters.download_tokens", "--port", str(port), "--public-key", str(public_pem),
             "--files", str(files), "--jti-cache"]  # fmt: skip
     with spawn_server(argv, port=port) as server:
         now = int(time.time())

@@ -9,8 +9,9 @@ import secrets
 
 import pytest
 from hostile import cookie_cases, token_cases
-from sessionlab.sessions import MemorySessionStore, SessionCookie, redis_server
-from sessionlab.tokens import generate_keys
+from sessionlab.lab.redis_service import redis_server
+from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
+from sessionlab.recommended.tokens import generate_keys
 from test_abuse import as_header_value, malformed_requests, request_bytes, run_abusive_client
 
 COOKIE_NAMES = ("session", "bank_auth", "service_session", "token", "jwt")
@@ -52,8 +53,13 @@ def fresh_store():
 
 
 def book_apps(redis_client):
-    from sessionlab import bank, download, fixes, scaling, twoapps, xss_demo
-    from sessionlab.apps import make_users
+    from sessionlab.chapters import download_tokens as download
+    from sessionlab.chapters import easier_to_scale as scaling
+    from sessionlab.chapters import easier_to_use as twoapps
+    from sessionlab.chapters import storage_and_xss as xss_demo
+    from sessionlab.lab.fixtures import make_users
+    from sessionlab.recommended import bank
+    from sessionlab.recommended import jwt_remedies as fixes
 
     users = make_users(
         alice=("correct horse battery staple", "admin"),
@@ -159,7 +165,7 @@ def redis_client():
 
 
 def test_every_book_app_withstands_hostile_requests(tmp_path, capfd, redis_client):
-    from sessionlab.servers import serve_wsgi
+    from sessionlab.lab.servers import serve_wsgi
 
     report = {}
     for name, app in book_apps(redis_client):

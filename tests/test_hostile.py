@@ -8,7 +8,7 @@ import time_machine
 from hostile import AUDIENCE, ISSUER, NOW, cookie_cases, cookie_loader, token_cases, valid_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sessionlab.tokens import demo_keys, verify_token
+from sessionlab.recommended.tokens import demo_keys, verify_token
 
 TOKEN_CASES = token_cases()
 COOKIE_CASES = cookie_cases()

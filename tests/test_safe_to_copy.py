@@ -27,8 +27,9 @@ def code_sources():
         for index, cell in enumerate(cells(notebook)):
             if cell["cell_type"] == "code":
                 yield f"{notebook.name} cell {index}", "".join(cell["source"])
-    for module in sorted((ROOT / "book" / "sessionlab").glob("*.py")):
-        yield module.name, module.read_text(encoding="utf-8")
+    package = ROOT / "book" / "sessionlab"
+    for module in sorted(package.rglob("*.py")):
+        yield str(module.relative_to(package)), module.read_text(encoding="utf-8")
 
 
 def call_arguments(source: str, callee: str):

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import requests
-from sessionlab.servers import free_port, serve_wsgi, spawn_server, wait_for_port
+from sessionlab.lab.servers import free_port, serve_wsgi, spawn_server, wait_for_port
 
 
 def hello_app(environ, start_response):
@@ -55,3 +55,80 @@ def test_spawn_server_reports_a_server_that_never_starts():
 def test_wait_for_port_times_out():
     with pytest.raises(TimeoutError):
         wait_for_port(free_port(), timeout=0.2)
+
+
+# What one client can cost a server (issue "One house", item 3). The numbers are the
+# ServerLimits defaults: a 5 s read timeout, 64 connections, 16 KiB of request head.
+SLOW_CLIENTS = 150
+BIG_HEADER_REQUESTS = 40
+BIG_HEADER_BYTES = 6 * 1024 * 1024
+MEMORY_BOUND_MB = 120
+
+
+def test_half_sent_requests_are_closed_within_the_read_timeout():
+    import threading
+    import time
+
+    from sessionlab.lab.servers import ServerLimits
+
+    limits = ServerLimits()
+    with serve_wsgi(hello_app, limits=limits) as server:
+        clients = []
+        for _ in range(SLOW_CLIENTS):
+            try:
+                conn = socket.create_connection(("127.0.0.1", server.port), timeout=2)
+                conn.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                clients.append(conn)
+            except OSError:
+                pass  # past the connection limit the kernel's backlog refuses or resets
+        # The server holds at most connection_limit of them at once, each for at most
+        # channel_timeout (checked every second); the rest wait in the kernel's backlog.
+        batches = -(-len(clients) // limits.connection_limit)
+        budget = batches * (limits.channel_timeout + 1.5) + 2
+        threads_during = threading.active_count()
+        started = time.monotonic()
+        closed = 0
+        for conn in clients:
+            conn.settimeout(max(0.1, budget - (time.monotonic() - started)))
+            try:
+                closed += conn.recv(1) == b""
+            except (TimeoutError, ConnectionResetError):
+                closed += 0
+            conn.close()
+        elapsed = time.monotonic() - started
+        assert closed == len(clients) == SLOW_CLIENTS and elapsed < budget
+        assert threads_during <= limits.threads + 3, "slow clients hold no worker thread"
+        assert requests.get(server.url, timeout=5).text == "hello", "still serving afterwards"
+
+
+def test_big_header_requests_get_431_and_memory_stays_bounded():
+    import psutil
+
+    port = free_port()
+    code = (
+        "from sessionlab.lab.servers import run_wsgi_forever\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'hello']\n"
+        f"run_wsgi_forever(app, port={port})\n"
+    )
+    with spawn_server([sys.executable, "-c", code], port=port) as server:
+        process = psutil.Process(server.process.pid)
+        before = process.memory_info().rss
+        statuses, peak = [], before
+        head = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        filler = b"X-Filler: " + b"a" * 8000 + b"\r\n"
+        for _ in range(BIG_HEADER_REQUESTS):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                conn.sendall(head)
+                try:
+                    for _ in range(BIG_HEADER_BYTES // len(filler)):
+                        conn.sendall(filler)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the server answered and hung up before all 6 MB arrived
+                answer = conn.recv(200)
+                statuses.append(answer.split(b" ")[1] if answer else b"(closed)")
+            peak = max(peak, process.memory_info().rss)
+        assert set(statuses) == {b"431"}, statuses
+        assert (peak - before) / 2**20 < MEMORY_BOUND_MB, f"grew {(peak - before) / 2**20:.0f} MB"
+        assert requests.get(server.url, timeout=5).text == "hello"

@@ -4,14 +4,14 @@ import time
 
 import itsdangerous
 import pytest
-from sessionlab.sessions import (
+from sessionlab.lab.clock import ManualClock
+from sessionlab.lab.redis_service import redis_server
+from sessionlab.recommended.sessions import (
     CookieTooLargeError,
-    ManualClock,
     MemorySessionStore,
     RedisSessionStore,
     SessionCookie,
     new_session_id,
-    redis_server,
 )
 
 KEY_A = b"a" * 32

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sessionlab.timing import Timing, fmt_duration, fmt_ratio, measure
+from sessionlab.lab.timing import Timing, fmt_duration, fmt_ratio, measure
 
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg").read_text()
 

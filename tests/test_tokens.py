@@ -2,7 +2,7 @@
 
 import jwt
 import pytest
-from sessionlab.tokens import (
+from sessionlab.recommended.tokens import (
     ALGORITHMS,
     b64url_decode,
     b64url_encode,

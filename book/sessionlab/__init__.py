@@ -1,7 +1,8 @@
-"""sessionlab: the plumbing shared by the chapters of *Sessions, not JWT*.
+"""sessionlab: the code of *Sessions, not JWT*, in three layers that import downward only.
 
-Loopback servers that always stop (:mod:`.servers`), a timing harness (:mod:`.timing`), the
-plot style (:mod:`.plotting`), JWT primitives and the recommended verifier (:mod:`.tokens`),
-server-side sessions and a real Redis (:mod:`.sessions`), the reference session app
-(:mod:`.apps`) and headless Chromium (:mod:`.browser`). Import from the submodules.
+- :mod:`sessionlab.lab`: plumbing no chapter teaches (servers, bench, Redis, browser, timing).
+- :mod:`sessionlab.recommended`: the code readers may copy, and the two apps built from it.
+- :mod:`sessionlab.chapters`: one module per chapter, named after the chapter.
+
+``tests/test_layers.py`` enforces the direction of imports.
 """

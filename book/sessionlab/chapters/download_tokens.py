@@ -11,7 +11,7 @@ file. This module holds all three parts the chapters run:
   ``POST /download-token``;
 * :func:`authorise_download` and :func:`create_download_app`: the download server's whole check
   and the WSGI app around it, started as its own process with
-  ``python -m sessionlab.download --port N --public-key PATH --files DIR [--jti-cache]``;
+  ``python -m sessionlab.chapters.download_tokens --port N --public-key PATH --files DIR [--jti-cache]``;
 * :class:`JtiCache`: the optional replay guard, whose size is bounded by the token lifetime;
 * :func:`create_exchange_service`: the microservice variant of part 2 of the essay
   (joepie91, 2016), a stateful service that swaps a single-use token, once, for its own
@@ -71,9 +71,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask import Flask, abort, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException, NotFound
 
-from .apps import COOKIE_NAME, create_session_app
-from .sessions import SessionCookie
-from .tokens import KeyPair, issue_token, verify_token
+from sessionlab.recommended.session_app import COOKIE_NAME, create_session_app
+from sessionlab.recommended.sessions import SessionCookie
+from sessionlab.recommended.tokens import KeyPair, issue_token, verify_token
 
 __all__ = [
     "DOWNLOAD_TOKEN_TYPE",
@@ -523,10 +523,12 @@ def load_public_key(path: str | os.PathLike) -> KeyPair:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sessionlab.download --port N --public-key PATH --files DIR [--jti-cache]``."""
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    """``python -m sessionlab.chapters.download_tokens --port N --public-key PATH --files DIR [--jti-cache]``."""
+    from sessionlab.lab.servers import run_wsgi_forever
 
-    parser = argparse.ArgumentParser(prog="python -m sessionlab.download", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m sessionlab.chapters.download_tokens", description=main.__doc__
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--public-key", required=True, help="PEM public key of the token issuer")
     parser.add_argument("--files", required=True, help="folder whose plain files are served")
@@ -544,20 +546,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         jti_cache=JtiCache() if args.jti_cache else None,
     )  # fmt: skip
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, code="-", size="-"):
-            pass
-
-    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=QuietHandler)
     print(
         f"download server on 127.0.0.1:{args.port} ({keys.algorithm}, jti cache {'on' if args.jti_cache else 'off'})"
     )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run_wsgi_forever(app, port=args.port)
     return 0
 
 

@@ -3,7 +3,7 @@
 Chapter 10 starts several of these on their own ports, all pointing at one Redis, the essay's
 first scaling step::
 
-    python -m sessionlab.scaling --port 8001 --redis-socket /tmp/redis.socket --name worker-1
+    python -m sessionlab.chapters.easier_to_scale --port 8001 --redis-socket /tmp/redis.socket --name worker-1
 
 Besides the reference app's routes (``/login``, ``/me``, ``/admin``, ``/logout``,
 ``/logout-everywhere``) a worker can hand a logged-in user two kinds of JWT, so the chapter can
@@ -30,12 +30,12 @@ import itsdangerous
 import jwt
 import redis
 from flask import Flask, abort, jsonify, request
-from werkzeug.serving import make_server
 
-from .apps import COOKIE_NAME, create_session_app, make_users
-from .servers import LOOPBACK, _QuietHandler
-from .sessions import RedisSessionStore, SessionCookie
-from .tokens import KeyPair, issue_token, verify_token
+from sessionlab.lab.fixtures import make_users
+from sessionlab.lab.servers import run_wsgi_forever
+from sessionlab.recommended.session_app import COOKIE_NAME, create_session_app
+from sessionlab.recommended.sessions import RedisSessionStore, SessionCookie
+from sessionlab.recommended.tokens import KeyPair, issue_token, verify_token
 
 __all__ = ["DEMO_PASSWORD", "AUDIENCE", "ISSUER", "TOKEN_LIFETIME", "create_worker_app", "main"]
 
@@ -135,8 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     jwt_secret = _secret_from_env("SESSIONLAB_JWT_SECRET")
     jwt_keys = KeyPair("HS256", jwt_secret, jwt_secret, "from the environment")
     app = create_worker_app(args.name or f"worker-{args.port}", store, cookie, jwt_keys)
-    server = make_server(LOOPBACK, args.port, app, threaded=True, request_handler=_QuietHandler)
-    server.serve_forever()
+    run_wsgi_forever(app, port=args.port)
 
 
 if __name__ == "__main__":

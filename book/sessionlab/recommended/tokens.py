@@ -44,7 +44,7 @@ MAX_TOKEN_LENGTH = 8192
 UNTRUSTED_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 #: A fixed private scalar for the ES256 demo key (public by design: demo key, never reuse).
 _DEMO_EC_SCALAR = int("de70" + "00" * 29 + "01", 16)
-_DEMO_KEY_DIR = Path(__file__).resolve().parent / "demo_keys"
+_DEMO_KEY_DIR = Path(__file__).resolve().parents[1] / "demo_keys"
 
 
 class TokenTooLargeError(jwt.DecodeError):

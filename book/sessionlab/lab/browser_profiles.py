@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
-from .browser import CHROMIUM_ARGS, chromium_executable
+from sessionlab.lab.browser import CHROMIUM_ARGS, chromium_executable
 
 __all__ = ["ALLOW", "BLOCK", "cookie_preferences", "profile_context"]
 

@@ -36,7 +36,7 @@ import requests
 from flask import Flask, abort, jsonify, request
 from werkzeug.security import check_password_hash
 
-from .tokens import KeyPair, generate_keys, issue_token, verify_token
+from sessionlab.recommended.tokens import KeyPair, generate_keys, issue_token, verify_token
 
 __all__ = [
     "AUDIENCE",

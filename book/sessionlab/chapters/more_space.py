@@ -1,7 +1,7 @@
 """Plumbing for the chapter on token size: a WSGI app that reports how big the credentials it got were.
 
 Run it under a real production server with that server's default limits, for example
-``python -m gunicorn --bind 127.0.0.1:PORT sessionlab.sizes:header_size_app``, and send it
+``python -m gunicorn --bind 127.0.0.1:PORT sessionlab.chapters.more_space:header_size_app``, and send it
 requests whose ``Cookie`` or ``Authorization`` header grows: whatever the server refuses never
 reaches the app, so a 200 with the sizes proves the header got through.
 """

@@ -30,7 +30,7 @@ import jwt
 from flask import Flask, abort, jsonify, request
 from werkzeug.security import check_password_hash
 
-from .tokens import KeyPair, issue_token, verify_token
+from sessionlab.recommended.tokens import KeyPair, issue_token, verify_token
 
 __all__ = ["AUDIENCE", "ISSUER", "MemoryDenyList", "RedisDenyList", "create_jwt_app"]
 

@@ -20,9 +20,9 @@ import jwt
 from flask import Flask, Response, abort, jsonify, request
 from werkzeug.security import check_password_hash
 
-from .apps import create_session_app
-from .sessions import MemorySessionStore, SessionCookie
-from .tokens import generate_keys, issue_token, verify_token
+from sessionlab.recommended.session_app import create_session_app
+from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
+from sessionlab.recommended.tokens import generate_keys, issue_token, verify_token
 
 __all__ = [
     "TOKEN_AUDIENCE",
@@ -35,7 +35,7 @@ __all__ = [
 TOKEN_AUDIENCE = "bank-api"
 TOKEN_ISSUER = "bank"
 TOKEN_LIFETIME = 3600  # one hour, a common access-token lifetime
-_BANK_JS = (Path(__file__).resolve().parent / "xss_bank.js").read_text()
+_BANK_JS = (Path(__file__).with_suffix(".js")).read_text()
 
 
 def _page(title: str, body: str) -> str:

@@ -13,24 +13,13 @@ from typing import Any
 
 import itsdangerous
 from flask import Flask, abort, jsonify, request
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
-from .sessions import SessionCookie
+from sessionlab.recommended.sessions import SessionCookie
 
-__all__ = ["COOKIE_NAME", "make_users", "create_session_app"]
+__all__ = ["COOKIE_NAME", "create_session_app"]
 
 COOKIE_NAME = "session"
-
-
-def make_users(**roles_and_passwords: tuple[str, str]) -> dict[str, dict[str, Any]]:
-    """A user table: ``make_users(alice=("password", "admin"))`` stores a salted password hash."""
-    return {
-        name: {
-            "password_hash": generate_password_hash(password, method="pbkdf2:sha256:60000"),
-            "role": role,
-        }
-        for name, (password, role) in roles_and_passwords.items()
-    }
 
 
 def create_session_app(

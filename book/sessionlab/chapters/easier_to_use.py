@@ -31,8 +31,8 @@ import requests
 from flask import Flask, abort, jsonify, request
 from werkzeug.security import check_password_hash
 
-from .sessions import SessionCookie
-from .tokens import KeyPair, issue_token, verify_token
+from sessionlab.recommended.sessions import SessionCookie
+from sessionlab.recommended.tokens import KeyPair, issue_token, verify_token
 
 __all__ = [
     "AUDIENCE",

@@ -27,9 +27,9 @@ import jwt
 from flask import Flask, jsonify, make_response, redirect, request
 from werkzeug.security import check_password_hash
 
-from .apps import make_users
-from .sessions import MemorySessionStore, SessionCookie
-from .tokens import generate_keys, issue_token, verify_token
+from sessionlab.lab.fixtures import make_users
+from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
+from sessionlab.recommended.tokens import generate_keys, issue_token, verify_token
 
 __all__ = ["CREDENTIALS", "TOKEN_STORAGES", "create_bank_app", "create_attacker_app"]
 

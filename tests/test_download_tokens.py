@@ -4,14 +4,14 @@ replay cache stays bounded by the token lifetime."""
 import pytest
 import time_machine
 from hostile import token_cases
-from sessionlab.download import (
+from sessionlab.chapters.download_tokens import (
     DEFAULT_LIFETIME,
     JtiCache,
     authorise_download,
     issue_download_token,
 )
-from sessionlab.sessions import ManualClock
-from sessionlab.tokens import demo_keys
+from sessionlab.lab.clock import ManualClock
+from sessionlab.recommended.tokens import demo_keys
 
 NOW = 1_800_000_000
 KEYS = demo_keys("EdDSA")

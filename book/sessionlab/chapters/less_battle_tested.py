@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from .tokens import b64url_decode
+from sessionlab.recommended.tokens import b64url_decode
 
 __all__ = [
     "NaiveVerificationError",

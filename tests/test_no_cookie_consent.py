@@ -1,7 +1,7 @@
-"""Unit tests of sessionlab.consent (the consent rule as code) and sessionlab.secure."""
+"""Unit tests of the consent rule as code (chapter 15)."""
 
 import pytest
-from sessionlab.consent import (
+from sessionlab.chapters.no_cookie_consent import (
     MECHANISMS,
     PURPOSES,
     consent_required,
@@ -9,7 +9,6 @@ from sessionlab.consent import (
     login_purpose,
     mechanism_dependent_purposes,
 )
-from sessionlab.secure import load_wordlist
 
 
 def test_rule_is_mechanism_neutral_and_myth_is_not():
@@ -29,8 +28,3 @@ def test_login_lifetime_decides():
     assert all(
         consent_required(m, login_purpose(survives_browser_restart=True)) for m in MECHANISMS
     )
-
-
-def test_wordlist_loads_without_comments():
-    words = load_wordlist()
-    assert len(words) == len(set(words)) > 100 and not any(w.startswith("#") for w in words)

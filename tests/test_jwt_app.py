@@ -1,13 +1,11 @@
-"""Unit tests of the modules the later chapters build on: refresh-token rotation, deny-lists, the
-bank's input handling and the naive verifier (which must stay vulnerable, or chapter 24's
-gallery would prove nothing)."""
-
-import json
+"""Unit tests of the JWT app's parts and the bank: refresh-token rotation, deny-lists, and the
+bank's input handling."""
 
 import pytest
-from sessionlab import bank, fixes, naive_jwt, stateless
-from sessionlab.sessions import ManualClock
-from sessionlab.tokens import b64url_encode
+from sessionlab.lab.clock import ManualClock
+from sessionlab.recommended import bank
+from sessionlab.recommended import jwt_app as stateless
+from sessionlab.recommended import jwt_remedies as fixes
 
 
 def test_refresh_tokens_rotate_and_a_replay_revokes_the_family():
@@ -65,13 +63,3 @@ def test_memory_deny_list_forgets_entries_when_their_tokens_expire():
 )
 def test_bank_reads_amounts_as_plain_whole_numbers(text, value):
     assert bank._whole_number(text) == value
-
-
-def test_the_naive_verifier_is_still_vulnerable_to_alg_none():
-    """Vulnerable on purpose: if this ever fails, chapter 24 no longer shows the attack."""
-    header = b64url_encode(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    payload = b64url_encode(json.dumps({"sub": "mallory", "role": "admin"}).encode())
-    claims = naive_jwt.naive_verify(
-        f"{header}.{payload}.", default_key=b"never used by a none token"
-    )
-    assert claims["role"] == "admin"

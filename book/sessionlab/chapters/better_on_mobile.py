@@ -18,8 +18,8 @@ from pathlib import Path
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from .secure import self_signed_certificate, server_tls_context
-from .servers import LOOPBACK
+from sessionlab.lab.servers import LOOPBACK
+from sessionlab.lab.tls import self_signed_certificate, server_tls_context
 
 __all__ = ["HttpsServer", "serve_wsgi_https"]
 

@@ -1,0 +1,91 @@
+"""One object per chapter owns everything the chapter starts, and one call stops it all.
+
+A chapter makes its bench in the imports cell and closes it in its last cell::
+
+    bench = Bench()
+    server = bench.serve(create_session_app(...))   # waitress on 127.0.0.1
+    redis_client = bench.redis()                     # a real redis-server
+    browser = await bench.browser()                  # headless Chromium
+    ...
+    await bench.close()                              # the teardown cell
+
+Whatever was started last is stopped first, so a server stops before the Redis it uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sessionlab.lab.registry import registration_of
+from sessionlab.lab.servers import LOOPBACK, LoopbackServer, ServerLimits, serve_wsgi, spawn_server
+
+__all__ = ["Bench"]
+
+
+class Bench:
+    """Servers, processes, Redis, a browser and temporary folders, started for one chapter."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.AsyncExitStack()
+        self.closed = False
+
+    def enter(self, context_manager):
+        """Enter any context manager now and exit it when the bench closes."""
+        self._check_open()
+        return self._stack.enter_context(context_manager)
+
+    async def aenter(self, async_context_manager):
+        """The same for an async context manager."""
+        self._check_open()
+        return await self._stack.enter_async_context(async_context_manager)
+
+    def serve(
+        self, app, *, host: str = LOOPBACK, limits: ServerLimits | None = None
+    ) -> LoopbackServer:
+        """Serve a registered WSGI app on waitress, in a thread of this kernel."""
+        registration_of(app)
+        return self.enter(serve_wsgi(app, host=host, limits=limits))
+
+    def spawn(
+        self,
+        argv: Sequence[str],
+        *,
+        port: int,
+        host: str = LOOPBACK,
+        env: dict[str, str] | None = None,
+    ) -> LoopbackServer:
+        """Run a server in its own process (its whole process group stops with the bench)."""
+        return self.enter(spawn_server(argv, port=port, host=host, env=env))
+
+    def redis(self, **options) -> Any:
+        """A real ``redis-server`` on a unix socket (and TCP with ``tcp_port=``); its client."""
+        from sessionlab.lab.redis_service import redis_server
+
+        return self.enter(redis_server(**options))
+
+    def tmpdir(self, prefix: str = "sessionlab-") -> Path:
+        """A fresh temporary folder, deleted with everything in it when the bench closes."""
+        folder = Path(tempfile.mkdtemp(prefix=prefix))
+        self._stack.callback(shutil.rmtree, folder, ignore_errors=True)
+        return folder
+
+    async def browser(self, **launch_options):
+        """Headless Chromium through Playwright (no download: the system's Chromium)."""
+        from sessionlab.lab.browser import chromium
+
+        return await self.aenter(chromium(**launch_options))
+
+    async def close(self) -> None:
+        """Stop everything, newest first. Safe to call twice."""
+        if not self.closed:
+            self.closed = True
+            await self._stack.aclose()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError("this bench is closed; make a new Bench()")

@@ -1,0 +1,231 @@
+"""Loopback servers that always stop: WSGI apps on waitress in a thread, or server processes.
+
+Every server the book starts binds 127.0.0.1 (or another loopback address) on a port the kernel
+chooses, runs on a production WSGI server (waitress), never on a development server, and is
+bounded: a connection that sends nothing, or half a request, is closed after
+:attr:`ServerLimits.channel_timeout`; at most :attr:`ServerLimits.connection_limit` connections
+are open at once; request headers above :attr:`ServerLimits.max_request_header_size` get 431.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from waitress import wasyncore
+from waitress.server import create_server
+
+__all__ = [
+    "LOOPBACK",
+    "LoopbackServer",
+    "ServerLimits",
+    "free_port",
+    "run_wsgi_forever",
+    "serve_wsgi",
+    "spawn_server",
+    "wait_for_port",
+]
+
+LOOPBACK = "127.0.0.1"
+#: The folder that holds ``sessionlab``: child processes import it from there.
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# waitress warns when requests queue for a worker thread; under a deliberate load that is the
+# point of the experiment, not news, and it would make notebook outputs depend on timing.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one client may cost a server. The defaults suit every chapter's app."""
+
+    threads: int = 8
+    connection_limit: int = 64
+    channel_timeout: int = 5  # seconds a connection may stay silent, or half-sent
+    max_request_header_size: int = 16 * 1024  # bytes of request line plus headers, else 431
+    max_request_body_size: int = 1024 * 1024
+
+    def waitress_options(self) -> dict:
+        return {**asdict(self), "cleanup_interval": 1, "ident": "", "expose_tracebacks": False}
+
+
+@dataclass
+class LoopbackServer:
+    """A running server: where it listens, and (for a process) its log so far."""
+
+    port: int
+    host: str = LOOPBACK
+    process: subprocess.Popen | None = None
+    log_path: Path | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def log(self) -> str:
+        """What the server process has printed so far (empty for a thread server)."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
+
+
+def _require_loopback(host: str) -> None:
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError(f"the book's servers bind loopback addresses only, not {host!r}")
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port on ``host`` (a loopback address) that is free right now."""
+    _require_loopback(host)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 10.0) -> None:
+    """Block until something accepts TCP connections on ``host:port``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s") from None
+            time.sleep(0.02)
+
+
+def _waitress(app, host: str, port: int, limits: ServerLimits):
+    _require_loopback(host)
+    return create_server(app, host=host, port=port, **limits.waitress_options())
+
+
+def _stop_waitress(server, thread: threading.Thread) -> None:
+    """Stop waitress without a race: every socket is closed from inside its own loop.
+
+    First the listener closes (no new connections) and the worker threads finish the requests
+    in flight while the loop still flushes their responses; then the loop closes every other
+    channel and ends, because its map is empty; last, the trigger's pipe closes.
+    """
+
+    def in_loop(action):
+        done = threading.Event()
+        server.trigger.pull_trigger(lambda: (action(), done.set()))
+        done.wait(timeout=5)
+
+    # The listener alone: waitress's own close() also closes the trigger the workers still use.
+    in_loop(lambda: wasyncore.dispatcher.close(server))
+    server.task_dispatcher.shutdown(timeout=5)
+
+    def close_channels():
+        for fd, channel in list(server._map.items()):
+            if channel is server.trigger:
+                del server._map[fd]
+            elif channel is server:
+                continue
+            else:
+                with contextlib.suppress(OSError):
+                    channel.close()
+
+    in_loop(close_channels)
+    thread.join(timeout=5)
+    with contextlib.suppress(OSError):
+        server.trigger._close()
+
+
+@contextlib.contextmanager
+def serve_wsgi(
+    app, *, host: str = LOOPBACK, port: int = 0, limits: ServerLimits | None = None
+) -> Iterator[LoopbackServer]:
+    """Serve a WSGI app with waitress in a background thread; stop it when the block ends."""
+    server = _waitress(app, host, port, limits or ServerLimits())
+    port = int(server.effective_port)
+    thread = threading.Thread(target=server.run, name=f"waitress-{port}")
+    thread.daemon = True
+    thread.start()
+    try:
+        yield LoopbackServer(port=port, host=host)
+    finally:
+        _stop_waitress(server, thread)
+
+
+def run_wsgi_forever(
+    app, *, port: int, host: str = LOOPBACK, limits: ServerLimits | None = None
+) -> None:
+    """Serve ``app`` in this process until SIGTERM: the entry point of a server process."""
+    server = _waitress(app, host, port, limits or ServerLimits())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server.run()
+
+
+@contextlib.contextmanager
+def spawn_server(
+    argv: Sequence[str],
+    *,
+    port: int,
+    host: str = LOOPBACK,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 15.0,
+) -> Iterator[LoopbackServer]:
+    """Run a server process that will listen on ``host:port``; stop it when the block ends.
+
+    ``argv`` starting with ``"python"`` runs this interpreter. The child can import
+    ``sessionlab``; its output goes to a temporary log file, deleted afterwards.
+    """
+    _require_loopback(host)
+    argv = [sys.executable if argv[0] == "python" else argv[0], *argv[1:]]
+    child_env = {**os.environ, **(env or {})}
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PACKAGE_ROOT), child_env.get("PYTHONPATH", "")) if p
+    )
+    child_env.setdefault("PYTHONUNBUFFERED", "1")
+    log_fd, log_name = tempfile.mkstemp(prefix="sessionlab-server-", suffix=".log")
+    log_path = Path(log_name)
+    process = subprocess.Popen(
+        argv,
+        stdout=log_fd,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=child_env,
+        start_new_session=True,
+    )
+    os.close(log_fd)
+    server = LoopbackServer(port=port, host=host, process=process, log_path=log_path)
+    try:
+        try:
+            wait_for_port(port, host=host, timeout=ready_timeout)
+        except TimeoutError:
+            raise RuntimeError(f"server {argv!r} did not start:\n{server.log()}") from None
+        if process.poll() is not None:
+            raise RuntimeError(f"server {argv!r} exited with {process.returncode}:\n{server.log()}")
+        yield server
+    finally:
+        _stop_process_group(process)
+        log_path.unlink(missing_ok=True)
+
+
+def _stop_process_group(process: subprocess.Popen) -> None:
+    """Terminate the process and everything it started (e.g. gunicorn's workers)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+    # Workers can outlive a master that exited on its own; clear the group either way.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
