@@ -1,14 +1,63 @@
-"""Every chapter keeps the frame of CONVENTIONS.md: claim title, overview with objectives,
-experiments that assert, a verdict, summary, at least two exercises with solutions, references,
-and figures with a name, alt text and a caption."""
+"""Every chapter keeps the frame of book/_template.ipynb (CONTRIBUTING.md, "The chapter frame"):
+claim title, overview with the three labelled paragraphs, a Setup section whose one imports cell
+makes the bench, experiments that assert, a Verdict admonition, Summary, at least two exercises
+with solutions, a Clean up section that closes the bench, References; figures with a name, alt
+text and a caption; code cells of at most 25 lines; no literalinclude."""
 
 import json
 import re
 
 import pytest
-from toc import toc_notebooks
+from toc import ROOT, toc_notebooks
 
 CHAPTERS = toc_notebooks()
+TEMPLATE = ROOT / "book" / "_template.ipynb"
+MAX_CELL_LINES = 25
+FORBIDDEN_HEADINGS = ("Imports", "Verdict", "Teardown")
+
+
+def headings(markdown):
+    return [h.strip() for h in re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)]
+
+
+def frame_headings(markdown):
+    fixed = ("Overview", "Setup", "Summary", "Exercises", "Clean up", "References")
+    return [h for h in headings(markdown) if h in fixed]
+
+
+def test_the_template_keeps_the_frame_itself():
+    markdown, code = markdown_and_code(TEMPLATE)
+    assert frame_headings(markdown) == [
+        "Overview",
+        "Setup",
+        "Summary",
+        "Exercises",
+        "Clean up",
+        "References",
+    ]
+    assert (
+        code[0].rstrip().endswith("bench = Bench()") and code[-1].strip() == "await bench.close()"
+    )
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_follows_the_template(notebook):
+    markdown, code = markdown_and_code(notebook)
+    template_markdown, _ = markdown_and_code(TEMPLATE)
+    assert frame_headings(markdown) == frame_headings(template_markdown), "frame sections, in order"
+    assert not set(headings(markdown)) & set(FORBIDDEN_HEADINGS), (
+        "no Imports/Verdict/Teardown heading"
+    )
+    for label in ("**Learning objectives.**", "**Prerequisites.**", "**Time.**"):
+        assert label in markdown, f"the overview has the paragraph {label}"
+    setup = markdown[markdown.index("## Setup") :]
+    assert code and code[0].rstrip().endswith("bench = Bench()"), "the imports cell makes the bench"
+    assert code[-1].strip() == "await bench.close()", "the last code cell closes the bench"
+    assert setup, "a Setup section"
+    assert "literalinclude" not in markdown, "show taught code with show_source, not literalinclude"
+    long_cells = [len(c.splitlines()) for c in code if len(c.splitlines()) > MAX_CELL_LINES]
+    shown = [c for c in code if c.strip().startswith("show_source(") and "\n" not in c.strip()]
+    assert len(long_cells) <= len(shown), f"code cells over {MAX_CELL_LINES} lines: {long_cells}"
 
 
 def markdown_and_code(notebook):
@@ -32,7 +81,7 @@ def test_chapter_frame(notebook):
     labels = re.findall(r"```\{exercise\}.*\n:label: (\S+)", markdown)
     assert len(labels) >= 2, "at least two exercises"
     for label in labels:
-        assert re.search(r"`{3,}\{solution\} " + re.escape(label) + r"\b", markdown), (
+        assert re.search(r"`{3,}\{solution(-start)?\} " + re.escape(label) + r"\b", markdown), (
             f"no solution for {label}"
         )
     references = markdown[markdown.rfind("## References") :]
