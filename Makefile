@@ -12,7 +12,7 @@ SANITIZE := tests/nbval_sanitize.cfg
 NOTEBOOKS = $(shell $(BIN)/python tests/toc.py notebooks)
 NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
 
-.PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability chapter
+.PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability chapter loadtools
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,17 @@ chromium:  ## make sure a Chromium is available for the browser chapters (Debian
 	  echo "or point SESSIONLAB_CHROMIUM at a Chromium or Chrome executable."; exit 1; \
 	fi
 
+loadtools:  ## make sure HAProxy and wrk are available for chapter 10 (Debian packages `haproxy`, `wrk`)
+	@if command -v haproxy >/dev/null && command -v wrk >/dev/null; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing the Debian packages haproxy and wrk (chapter 10's load balancer and load test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy wrk >/dev/null; \
+	else \
+	  echo "Chapter 10 needs HAProxy and wrk: install the Debian packages 'haproxy' and 'wrk'"; \
+	  echo "(sudo apt-get install haproxy wrk)."; exit 1; \
+	fi
+
 book: $(STAMP)  ## build the site into _build/html (zero warnings allowed)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open $(CURDIR)/$(BUILD_DIR)/html/index.html (or run: make serve)"
@@ -45,7 +56,7 @@ lint: $(STAMP)  ## ruff on the helper package, the tests and every notebook
 unit: $(STAMP)  ## unit tests, hostile-input corpus, property and abuse tests
 	$(BIN)/pytest tests -m "not site"
 
-nbval: $(STAMP) chromium  ## re-execute every notebook in _toc.yml and compare with its committed outputs
+nbval: $(STAMP) chromium loadtools  ## re-execute every notebook in _toc.yml and compare with its committed outputs
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "_toc.yml lists no notebook"; exit 1; fi
 	$(NBVAL) $(NOTEBOOKS)
 
@@ -54,7 +65,7 @@ site: book  ## checks of the built site
 
 test: $(STAMP) chromium lint unit nbval site  ## everything CI runs
 
-notebooks: $(STAMP) chromium  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
+notebooks: $(STAMP) chromium loadtools  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
 	$(BIN)/ruff format $(or $(NB),$(NOTEBOOKS))
 	for nb in $(or $(NB),$(NOTEBOOKS)); do \
 	  (cd "$$(dirname "$$nb")" && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
@@ -66,7 +77,7 @@ stability: $(STAMP) chromium  ## nbval three times, then under another time zone
 	echo "== nbval with TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random"
 	TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random $(NBVAL) -q $(NOTEBOOKS)
 
-chapter: $(STAMP) chromium  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
+chapter: $(STAMP) chromium loadtools  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
 	@if [ -z "$(NB)" ] || [ ! -f "$(NB)" ]; then echo "usage: make chapter NB=book/NN_name.ipynb"; exit 2; fi
 	$(BIN)/ruff check $(NB)
 	$(BIN)/ruff format --check $(NB)
