@@ -45,6 +45,15 @@ loadtools:  ## make sure HAProxy and wrk are available for chapter 10 (Debian pa
 	  echo "(sudo apt-get install haproxy wrk)."; exit 1; \
 	fi
 
+NODE_LIBS := node/jwt-libraries
+node: $(NODE_LIBS)/node_modules/.package-lock.json  ## install chapter 24's Node JWT libraries (npm ci)
+$(NODE_LIBS)/node_modules/.package-lock.json: $(NODE_LIBS)/package.json $(NODE_LIBS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "Chapter 24 runs jsonwebtoken and jose on Node.js 20: install Node.js 20 and npm"; \
+	  echo "(Debian: sudo apt-get install nodejs npm), then run make again."; exit 1; }
+	cd $(NODE_LIBS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 book: $(STAMP)  ## build the site into _build/html (zero warnings allowed)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open $(CURDIR)/$(BUILD_DIR)/html/index.html (or run: make serve)"
@@ -53,10 +62,10 @@ lint: $(STAMP)  ## ruff on the helper package, the tests and every notebook
 	$(BIN)/ruff check book tests
 	$(BIN)/ruff format --check book tests
 
-unit: $(STAMP)  ## unit tests, hostile-input corpus, property and abuse tests
+unit: $(STAMP) node  ## unit tests, hostile-input corpus, property and abuse tests
 	$(BIN)/pytest tests -m "not site"
 
-nbval: $(STAMP) chromium loadtools  ## re-execute every notebook in _toc.yml and compare with its committed outputs
+nbval: $(STAMP) chromium loadtools node  ## re-execute every notebook in _toc.yml and compare with its committed outputs
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "_toc.yml lists no notebook"; exit 1; fi
 	$(NBVAL) $(NOTEBOOKS)
 
@@ -65,7 +74,7 @@ site: book  ## checks of the built site
 
 test: $(STAMP) chromium lint unit nbval site  ## everything CI runs
 
-notebooks: $(STAMP) chromium loadtools  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
+notebooks: $(STAMP) chromium loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
 	$(BIN)/ruff format $(or $(NB),$(NOTEBOOKS))
 	for nb in $(or $(NB),$(NOTEBOOKS)); do \
 	  (cd "$$(dirname "$$nb")" && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
@@ -77,7 +86,7 @@ stability: $(STAMP) chromium  ## nbval three times, then under another time zone
 	echo "== nbval with TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random"
 	TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random $(NBVAL) -q $(NOTEBOOKS)
 
-chapter: $(STAMP) chromium loadtools  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
+chapter: $(STAMP) chromium loadtools node  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
 	@if [ -z "$(NB)" ] || [ ! -f "$(NB)" ]; then echo "usage: make chapter NB=book/NN_name.ipynb"; exit 2; fi
 	$(BIN)/ruff check $(NB)
 	$(BIN)/ruff format --check $(NB)

@@ -1,9 +1,15 @@
-"""The naive verifier must stay vulnerable, or chapter 24's gallery would prove nothing."""
+"""The naive verifier must stay vulnerable, or chapter 24's gallery would prove nothing; the
+library matrix's adapters must reach every library they claim to call."""
 
 import json
 
+import jwt
+import pytest
+import time_machine
 from sessionlab.chapters import less_battle_tested as naive_jwt
-from sessionlab.recommended.tokens import b64url_encode
+from sessionlab.recommended.tokens import b64url_encode, demo_keys, issue_token
+
+API, ISSUER, START = "https://api.example", "https://login.example", 1_800_000_000
 
 
 def test_the_naive_verifier_is_still_vulnerable_to_alg_none():
@@ -14,3 +20,53 @@ def test_the_naive_verifier_is_still_vulnerable_to_alg_none():
         f"{header}.{payload}.", default_key=b"never used by a none token"
     )
     assert claims["role"] == "admin"
+
+
+def _genuine_and_tampered():
+    keys = demo_keys("RS256")
+    token = issue_token(
+        {"sub": "alice"}, keys, now=START, lifetime=900, audience=API, issuer=ISSUER
+    )
+    header, _, signature = token.split(".")
+    admin = b64url_encode(json.dumps({"sub": "mallory", "exp": START + 900}).encode())
+    deployment = naive_jwt.Deployment("RS256", keys.verification_key, keys.signing_key)
+    return deployment, token, f"{header}.{admin}.{signature}"
+
+
+@pytest.mark.parametrize("style", sorted(naive_jwt.PYTHON_STYLES))
+def test_every_python_style_accepts_a_genuine_token(style):
+    """A style that refused the genuine token would make every refusal in the matrix meaningless."""
+    deployment, token, _ = _genuine_and_tampered()
+    run = naive_jwt.PYTHON_STYLES[style]
+    with time_machine.travel(START + 60, tick=False):  # PyJWT and jwcrypto read the clock
+        assert naive_jwt.outcome_of(run, token, deployment, API, ISSUER, START + 60) == "accepted"
+
+
+def test_only_decode_only_styles_accept_an_edited_payload():
+    deployment, _, tampered = _genuine_and_tampered()
+    cases = {"tampered": ("api", tampered)}
+    with time_machine.travel(START + 60, tick=False):
+        outcomes = naive_jwt.run_python_libraries(
+            cases, {"api": deployment}, audience=API, issuer=ISSUER, now=START + 60
+        )["tampered"]
+    accepted = {style for style, result in outcomes.items() if result == "accepted"}
+    assert accepted == {"PyJWT, decode only"}
+
+
+def test_node_libraries_run_and_refuse_an_edited_payload():
+    deployment, token, tampered = _genuine_and_tampered()
+    cases = {"genuine": ("api", token), "tampered": ("api", tampered)}
+    found = naive_jwt.run_node_libraries(
+        cases, {"api": deployment}, audience=API, issuer=ISSUER, now=START + 60
+    )
+    assert set(found["genuine"].values()) == {"accepted"}
+    assert {s for s, r in found["tampered"].items() if r == "accepted"} == {
+        "jsonwebtoken, decode only",
+        "jose, decode only",
+    }
+
+
+def test_versions_are_the_pinned_ones():
+    versions = naive_jwt.library_versions()
+    assert versions["PyJWT"] == jwt.__version__
+    assert set(versions) == {"PyJWT", "joserfc", "jwcrypto", "Authlib", "jsonwebtoken", "jose"}

@@ -27,6 +27,7 @@ import sqlite3
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from sessionlab.recommended.tokens import b64url_decode
+from sessionlab.lab.registry import registered_app
+from sessionlab.recommended.tokens import b64url_decode, b64url_encode
 
 __all__ = [
+    "Deployment",
     "NaiveVerificationError",
+    "create_attacker_key_server",
+    "library_versions",
+    "outcome_of",
+    "run_node_libraries",
+    "run_python_libraries",
     "fetch_loopback",
     "file_key_lookup",
     "naive_verify",
@@ -168,3 +176,212 @@ def _as_rsa_public_key(key) -> rsa.RSAPublicKey:
     if not isinstance(key, rsa.RSAPublicKey):
         raise NaiveVerificationError("not an RSA public key")
     return key
+
+
+# ---------------------------------------------------------------------------------------------
+# The attacker's own server (it serves the jku key set and the x5u certificate). Registered, so
+# the abuse sweep attacks it like every other app the book serves.
+# ---------------------------------------------------------------------------------------------
+
+
+def _sample_attacker_sites():
+    yield "attacker's key server", create_attacker_key_server({"keys": []}, b"")
+
+
+@registered_app("attacker-key-server", sample=_sample_attacker_sites)
+def create_attacker_key_server(key_set: dict, certificate_pem: bytes):
+    """The attacker's site: ``/jwks.json`` and ``/cert.pem``, which the naive verifier fetches."""
+    from flask import Flask, Response, jsonify
+
+    site = Flask("attacker-key-server")
+    site.get("/jwks.json")(lambda: jsonify(key_set))
+    site.get("/cert.pem")(lambda: Response(certificate_pem, mimetype="application/x-pem-file"))
+    return site
+
+
+# ---------------------------------------------------------------------------------------------
+# The library matrix. Not vulnerable on purpose: these functions call real JWT libraries the way
+# their documentation recommends ("documented") and the way a hurried developer plausibly does
+# ("hurried": no claim options, the algorithm left to the library or to the token, and, for an
+# RS256 service that issues its own tokens, the key pair it has at hand). "decode only" is the
+# most common real bug: reading the claims with verification off.
+# ---------------------------------------------------------------------------------------------
+
+NODE_DIR = Path(__file__).resolve().parents[3] / "node" / "jwt-libraries"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What a verifier is configured with: an algorithm, the key it verifies with, its own key."""
+
+    algorithm: str
+    verification_key: Any  # a public key object, or the HMAC secret (bytes)
+    own_key: Any  # the private key for RS256 (what a self-issuing service has), else the secret
+
+
+def _pyjwt(style):
+    import jwt
+
+    def run(token, d, audience, issuer, now):
+        if style == "documented":
+            key, options = d.verification_key, {"require": ["exp", "iat"]}
+            kwargs = {"algorithms": [d.algorithm], "audience": audience, "issuer": issuer}
+        elif style == "hurried":
+            key, options = d.verification_key, {"verify_aud": False}  # own_key: AttributeError
+            kwargs = {"algorithms": [jwt.get_unverified_header(token).get("alg")]}
+        else:
+            key, options, kwargs = None, {"verify_signature": False}, {}
+        jwt.decode(token, key, options=options, **kwargs)
+
+    return run
+
+
+def _joserfc(style):
+    from joserfc import jwk, jwt
+    from joserfc.jwt import JWTClaimsRegistry
+
+    def run(token, d, audience, issuer, now):
+        if d.algorithm.startswith("HS"):
+            key = jwk.OctKey.import_key(d.verification_key)
+        else:
+            chosen = d.verification_key if style == "documented" else d.own_key
+            key = jwk.RSAKey.import_key(chosen)
+        if style == "documented":
+            decoded = jwt.decode(token, key, algorithms=[d.algorithm])
+            JWTClaimsRegistry(
+                now=now,
+                iss={"essential": True, "value": issuer},
+                aud={"essential": True, "value": audience},
+                exp={"essential": True},
+            ).validate(decoded.claims)
+        else:
+            jwt.decode(token, key)  # hurried: claims never validated (a separate step in joserfc)
+
+    return run
+
+
+def _jwcrypto(style):
+    from jwcrypto import jwk, jwt
+
+    def run(token, d, audience, issuer, now):
+        if d.algorithm.startswith("HS"):
+            key = jwk.JWK(kty="oct", k=b64url_encode(d.verification_key))
+        else:
+            chosen = d.verification_key if style == "documented" else d.own_key
+            key = jwk.JWK.from_pyca(chosen)
+        if style == "documented":
+            claims = {"iss": issuer, "aud": audience, "exp": None}
+            jwt.JWT(jwt=token, key=key, algs=[d.algorithm], check_claims=claims)
+        else:
+            jwt.JWT(jwt=token, key=key)
+
+    return run
+
+
+def _authlib(style):
+    import warnings
+
+    with warnings.catch_warnings(record=True):  # authlib.jose is deprecated in favour of joserfc
+        from authlib.jose import JsonWebToken, jwt
+
+    def run(token, d, audience, issuer, now):
+        key = d.verification_key if d.algorithm.startswith("HS") else None
+        if style == "documented":
+            key = key if key is not None else d.verification_key
+            options = {"iss": {"essential": True, "value": issuer}}
+            options["aud"] = {"essential": True, "value": audience}
+            options["exp"] = {"essential": True}
+            JsonWebToken([d.algorithm]).decode(token, key, claims_options=options).validate(now=now)
+        else:
+            jwt.decode(token, key if key is not None else d.own_key)  # no .validate()
+
+    return run
+
+
+PYTHON_STYLES = {
+    "PyJWT, documented": _pyjwt("documented"),
+    "PyJWT, hurried": _pyjwt("hurried"),
+    "PyJWT, decode only": _pyjwt("decode only"),
+    "joserfc, documented": _joserfc("documented"),
+    "joserfc, hurried": _joserfc("hurried"),
+    "jwcrypto, documented": _jwcrypto("documented"),
+    "jwcrypto, hurried": _jwcrypto("hurried"),
+    "Authlib, documented": _authlib("documented"),
+    "Authlib, hurried": _authlib("hurried"),
+}
+
+
+def library_versions() -> dict[str, str]:
+    """The versions under test: Python's from their metadata, Node's from the lock file."""
+    from importlib.metadata import version
+
+    lock = json.loads((NODE_DIR / "package-lock.json").read_text())["packages"]
+    found = {name: version(name) for name in ("PyJWT", "joserfc", "jwcrypto", "Authlib")}
+    for name in ("jsonwebtoken", "jose"):
+        found[name] = lock[f"node_modules/{name}"]["version"]
+    return found
+
+
+def outcome_of(run, *args) -> str:
+    """``"accepted"``, or the name of the exception the call raised."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings(record=True):  # weak keys on purpose; not results
+            run(*args)
+        return "accepted"
+    except Exception as error:  # the exception's name is the result being tabulated
+        return type(error).__name__
+
+
+def run_python_libraries(cases, deployments, *, audience, issuer, now) -> dict[str, dict[str, str]]:
+    """``{case: {"library, style": outcome}}`` for every Python library and calling style."""
+    return {
+        name: {
+            style: outcome_of(run, token, deployments[deployment], audience, issuer, now)
+            for style, run in PYTHON_STYLES.items()
+        }
+        for name, (deployment, token) in cases.items()
+    }
+
+
+def run_node_libraries(cases, deployments, *, audience, issuer, now) -> dict[str, dict[str, str]]:
+    """The same through ``node/jwt-libraries/gallery.mjs`` (jsonwebtoken and jose, one process)."""
+    import base64
+    import shutil
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization as ser
+
+    node = shutil.which("node")
+    if node is None or not (NODE_DIR / "node_modules").is_dir():
+        raise RuntimeError("Node.js 20 and `npm ci` in node/jwt-libraries are needed (make node)")
+
+    def describe(d):
+        if d.algorithm.startswith("HS"):
+            return {"alg": d.algorithm, "key": base64.b64encode(d.verification_key).decode()}
+        public = d.verification_key.public_bytes(
+            ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo
+        )
+        private = d.own_key.private_bytes(
+            ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()
+        )
+        return {"alg": d.algorithm, "key": public.decode(), "private": private.decode()}
+
+    request = {
+        "now": now,
+        "audience": audience,
+        "issuer": issuer,
+        "deployments": {name: describe(d) for name, d in deployments.items()},
+        "cases": [{"name": n, "deployment": d, "token": t} for n, (d, t) in cases.items()],
+    }
+    done = subprocess.run(
+        [node, "gallery.mjs"],
+        cwd=NODE_DIR,
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
