@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import itsdangerous
 import jwt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sessionlab.lab.clock import ManualClock
 from sessionlab.recommended.sessions import CookieTooLargeError, SessionCookie
 from sessionlab.recommended.tokens import (
@@ -42,6 +43,8 @@ class TokenCase:
     token: Any
     expected: type[Exception]
     keys: KeyPair
+    #: Extra keyword arguments for ``verify_token`` (for checks a caller opts into).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -253,12 +256,167 @@ def token_cases() -> list[TokenCase]:
         jwt.encode(claims(), ed.signing_key, algorithm="EdDSA", headers={"typ": None}),
         InvalidTokenTypeError,
     )
+    cases.extend(_careless_issuer_cases())
+    cases.extend(_weak_key_cases())
     short = KeyPair("HS256", b"secret", b"secret")
     with (
         warnings.catch_warnings()
     ):  # PyJWT warns about the short key while signing: that is the point
         warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
         add("HMAC key too short", valid_token(short), jwt.InvalidKeyError, short)
+    return cases
+
+
+def _signed_bytes(keys: KeyPair, header: bytes, payload: bytes) -> str:
+    """HS256-sign raw header and payload bytes: what a careless issuer's own encoder produces."""
+    return _hs256(b64url_encode(header), b64url_encode(payload), keys.signing_key)
+
+
+def _careless_issuer_cases() -> list[TokenCase]:
+    """Tokens correctly signed by the real issuer's key whose contents break the contract:
+    NumericDates of the wrong JSON type, text that is not UTF-8 JSON, types that are not ours,
+    crit/b64/kid misuse, and RFC 9068 tokens without their required claims."""
+    hs = demo_keys("HS256")
+    header = b'{"alg":"HS256","typ":"at+jwt"}'
+    body = json.dumps(claims()).encode()
+    cases: list[TokenCase] = []
+
+    def add(name, token, expected, keys=hs, **options):
+        cases.append(TokenCase(name, token, expected, keys, options))
+
+    # NumericDate (RFC 7519 §2): a JSON number, which PyJWT's int() coercion does not enforce
+    for claim, error in [
+        ("exp", jwt.DecodeError),
+        ("nbf", jwt.DecodeError),
+        ("iat", jwt.exceptions.InvalidIssuedAtError),
+    ]:
+        for label, value in [
+            ("numeric string", str(NOW + 60 if claim == "exp" else NOW - 60)),
+            ("boolean", True),
+            ("list", [NOW]),
+        ]:
+            raw = json.dumps(claims(**{claim: value})).encode()
+            add(f"{claim} as a {label}", _signed_bytes(hs, header, raw), error)
+    for label, text in [("NaN", "NaN"), ("Infinity", "Infinity"), ("1e400 (infinite)", "1e400")]:
+        raw = json.dumps(claims(exp=0)).replace('"exp": 0', f'"exp": {text}').encode()
+        add(f"exp {label}", _signed_bytes(hs, header, raw), jwt.DecodeError)
+    # not UTF-8 (RFC 7515 §5.2, RFC 7519 §7.2); json.loads(bytes) would accept most of these
+    text = json.dumps(claims())
+    for label, raw in [
+        ("UTF-16-LE", text.encode("utf-16-le")),
+        ("UTF-16 with BOM", text.encode("utf-16")),
+        ("UTF-32-BE", text.encode("utf-32-be")),
+        ("UTF-8 with BOM", text.encode("utf-8-sig")),
+        (
+            "invalid UTF-8 byte",
+            text.encode().replace(b"alice", b"al\xffce"),
+        ),
+        ("overlong UTF-8", text.encode().replace(b"alice", b"al\xc1\xa9ce")),
+    ]:
+        add(f"claims in {label}", _signed_bytes(hs, header, raw), jwt.DecodeError)
+    add(
+        "header in UTF-16-LE",
+        _signed_bytes(hs, header.decode().encode("utf-16-le"), body),
+        jwt.DecodeError,
+    )
+    add(
+        "header with a UTF-8 BOM",
+        _signed_bytes(hs, b"\xef\xbb\xbf" + header, body),
+        jwt.DecodeError,
+    )
+    # typ that is another media type, or not a string
+    for typ in ["jwt", "application/jwt", "text/at+jwt", "at+jwt; charset=utf-8", "at+jwt ", 1]:
+        typed = json.dumps({"alg": "HS256", "typ": typ}).encode()
+        add(f"typ {typ!r}", _signed_bytes(hs, typed, body), InvalidTokenTypeError)
+    # crit, b64 and kid misuse
+    for label, extra in [
+        ("empty crit", {"crit": []}),
+        ("crit b64 (unencoded payload)", {"crit": ["b64"], "b64": False}),
+        ("kid not a string", {"kid": 7}),
+    ]:
+        raw_header = json.dumps({"alg": "HS256", "typ": "at+jwt", **extra}).encode()
+        add(label, _signed_bytes(hs, raw_header, body), jwt.InvalidTokenError)
+    # RFC 9068 §2.2: an at+jwt token carries client_id and jti (checked when asked for)
+    for label, extra in [
+        ("without client_id", {"jti": "j-1"}),
+        ("without jti", {"client_id": "app"}),
+    ]:
+        raw = json.dumps(claims(**extra)).encode()
+        add(
+            f"at+jwt {label}",
+            _signed_bytes(hs, header, raw),
+            jwt.MissingRequiredClaimError,
+            require_rfc9068=True,
+        )
+    raw = json.dumps(claims(client_id=7, jti="j-1")).encode()
+    add(
+        "at+jwt with a numeric client_id",
+        _signed_bytes(hs, header, raw),
+        jwt.InvalidTokenError,
+        require_rfc9068=True,
+    )
+    return cases
+
+
+def _weak_key_cases() -> list[TokenCase]:
+    """Keys under the documented floor in every form a caller might pass one: the token is
+    valid for the key, so only the floor refuses it."""
+    cases: list[TokenCase] = []
+    pem_1024 = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    public_1024 = pem_1024.public_key()
+    public_1024_pem = public_1024.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    weak: list[tuple[str, KeyPair, type[Exception]]] = [
+        (
+            "HS256 key as a 31-character str",
+            KeyPair("HS256", "k" * 31, "k" * 31),
+            jwt.InvalidKeyError,
+        ),
+        (
+            "HS256 key as a 16-byte bytearray",
+            KeyPair("HS256", b"k" * 16, bytearray(b"k" * 16)),
+            jwt.InvalidKeyError,
+        ),
+        (
+            "HS256 key as a memoryview",
+            KeyPair("HS256", b"k" * 16, memoryview(b"k" * 16)),
+            jwt.InvalidKeyError,
+        ),
+        (
+            "HS384 key of 32 bytes (needs 48)",
+            KeyPair("HS384", b"k" * 32, b"k" * 32),
+            jwt.InvalidKeyError,
+        ),
+        (
+            "HS512 key of 48 bytes (needs 64)",
+            KeyPair("HS512", b"k" * 48, b"k" * 48),
+            jwt.InvalidKeyError,
+        ),
+        ("HS256 key as an int", KeyPair("HS256", b"k" * 32, 2**300), jwt.InvalidKeyError),
+        ("RSA 1024-bit key object", KeyPair("RS256", pem_1024, public_1024), jwt.InvalidKeyError),
+        (
+            "RSA 1024-bit key as PEM bytes",
+            KeyPair("RS256", pem_1024, public_1024_pem),
+            jwt.InvalidKeyError,
+        ),
+        (
+            "RSA 1024-bit key as PEM str",
+            KeyPair("RS256", pem_1024, public_1024_pem.decode()),
+            jwt.InvalidKeyError,
+        ),
+        ("ES256 with a P-384 key", KeyPair("ES256", p384, p384.public_key()), jwt.InvalidKeyError),
+        ("key pair for alg none", KeyPair("none", None, None), jwt.InvalidAlgorithmError),
+    ]
+    for name, keys, expected in weak:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+            try:
+                token = valid_token(keys)
+            except (jwt.PyJWTError, TypeError, ValueError):
+                token = valid_token(demo_keys("HS256"))  # PyJWT would not even sign with it
+        cases.append(TokenCase(name, token, expected, keys))
     return cases
 
 

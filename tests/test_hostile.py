@@ -5,9 +5,19 @@ import itsdangerous
 import jwt
 import pytest
 import time_machine
-from hostile import AUDIENCE, ISSUER, NOW, cookie_cases, cookie_loader, token_cases, valid_token
+from hostile import (
+    AUDIENCE,
+    COOKIE_KEY,
+    ISSUER,
+    NOW,
+    cookie_cases,
+    cookie_loader,
+    token_cases,
+    valid_token,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sessionlab.recommended.sessions import SessionCookie
 from sessionlab.recommended.tokens import demo_keys, verify_token
 
 TOKEN_CASES = token_cases()
@@ -42,7 +52,7 @@ def test_the_valid_originals_are_accepted():
 @pytest.mark.parametrize("case", TOKEN_CASES, ids=lambda case: case.name)
 def test_hostile_token_is_rejected_with_its_documented_exception(case):
     with pytest.raises(jwt.PyJWTError) as caught:
-        verify_token(case.token, case.keys, audience=AUDIENCE, issuer=ISSUER)
+        verify_token(case.token, case.keys, audience=AUDIENCE, issuer=ISSUER, **case.options)
     assert type(caught.value) is case.expected, f"{type(caught.value).__name__}: {caught.value}"
 
 
@@ -109,3 +119,23 @@ def test_no_mutated_cookie_is_ever_accepted(edits):
         return
     with pytest.raises(itsdangerous.BadData):
         loader.loads(mutated)
+
+
+@pytest.mark.parametrize(
+    "secret_keys",
+    [[], (), b"", [b"short"], ["é" * 15], [bytearray(b"k" * 32)], [None], [COOKIE_KEY, b"short"]],
+    ids=[
+        "empty list",
+        "empty tuple",
+        "empty bytes",
+        "short bytes",
+        "short str in UTF-8",
+        "bytearray",
+        "None",
+        "one short among good",
+    ],
+)
+def test_session_cookie_refuses_missing_or_weak_keys_at_construction(secret_keys):
+    """The contract: a ValueError when the object is made, never a late IndexError in loads."""
+    with pytest.raises(ValueError):
+        SessionCookie(secret_keys, max_age=60)

@@ -2,8 +2,10 @@
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sessionlab.recommended.tokens import (
     ALGORITHMS,
+    KeyPair,
     b64url_decode,
     b64url_encode,
     demo_keys,
@@ -73,3 +75,113 @@ def test_issue_token_refuses_a_non_positive_lifetime():
 def test_kid_is_carried_in_the_header():
     token = issue_token({"sub": "a"}, demo_keys("EdDSA"), now=NOW, lifetime=60, kid="2026-11")
     assert read_unverified(token)[0]["kid"] == "2026-11"
+
+
+def _fresh_token(keys, **kwargs):
+    return issue_token(
+        {"sub": "alice"}, keys, now=NOW, lifetime=60, audience="app", issuer="login", **kwargs
+    )
+
+
+@pytest.mark.parametrize(
+    "header_typ", ["at+jwt", "AT+JWT", "application/at+jwt", "Application/At+JWT"]
+)
+@pytest.mark.parametrize("expected_typ", ["at+jwt", "application/at+jwt"])
+def test_typ_is_compared_as_a_media_type(header_typ, expected_typ):
+    """RFC 7515 §4.1.9 (case-insensitive, application/ optional) and RFC 9068 §4."""
+    keys = demo_keys("HS256")
+    token = _fresh_token(keys, typ=header_typ)
+    claims = verify_token(
+        token, keys, audience="app", issuer="login", typ=expected_typ, leeway=10**9
+    )
+    assert claims["sub"] == "alice"
+
+
+def test_client_id_makes_a_conformant_rfc9068_token():
+    keys = generate_keys("EdDSA")
+    token = _fresh_token(keys, client_id="web-app")
+    payload = read_unverified(token)[1]
+    assert payload["client_id"] == "web-app" and len(payload["jti"]) >= 22  # 128 random bits
+    assert read_unverified(_fresh_token(keys, client_id="web-app"))[1]["jti"] != payload["jti"]
+    claims = verify_token(
+        token, keys, audience="app", issuer="login", leeway=10**9, require_rfc9068=True
+    )
+    assert claims["client_id"] == "web-app"
+    with pytest.raises(jwt.MissingRequiredClaimError):
+        verify_token(
+            _fresh_token(keys),
+            keys,
+            audience="app",
+            issuer="login",
+            leeway=10**9,
+            require_rfc9068=True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "key"),
+    [
+        ("HS256", b"k" * 32),
+        ("HS256", "k" * 32),
+        ("HS256", "é" * 16),  # 32 bytes in UTF-8
+        ("HS256", bytearray(b"k" * 32)),
+        ("HS384", b"k" * 48),
+        ("HS512", b"k" * 64),
+    ],
+    ids=["bytes", "str", "non-ASCII str", "bytearray", "HS384", "HS512"],
+)
+def test_keys_at_the_floor_are_accepted_in_every_form(algorithm, key):
+    signing = bytes(key) if isinstance(key, bytearray) else key
+    token = _fresh_token(KeyPair(algorithm, signing, signing))
+    assert (
+        verify_token(
+            token, KeyPair(algorithm, signing, key), audience="app", issuer="login", leeway=10**9
+        )["sub"]
+        == "alice"
+    )
+
+
+def test_the_key_cache_never_lets_a_weak_key_through():
+    """A strong key verified first must not make a weaker one with the same prefix pass."""
+    strong = KeyPair("HS256", b"k" * 32, b"k" * 32)
+    verify_token(_fresh_token(strong), strong, audience="app", issuer="login", leeway=10**9)
+    weak = KeyPair("HS256", b"k" * 31, b"k" * 31)
+    with pytest.raises(jwt.InvalidKeyError):
+        verify_token(_fresh_token(strong), weak, audience="app", issuer="login", leeway=10**9)
+    as_384 = KeyPair("HS384", b"k" * 32, b"k" * 32)
+    with pytest.raises(jwt.InvalidKeyError):
+        verify_token(_fresh_token(strong), as_384, audience="app", issuer="login", leeway=10**9)
+
+
+def test_an_rsa_key_given_as_pem_text_is_accepted_at_2048_bits():
+    keys = demo_keys("RS256")
+    pem = keys.verification_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    claims = verify_token(
+        _fresh_token(keys),
+        KeyPair("RS256", keys.signing_key, pem),
+        audience="app",
+        issuer="login",
+        leeway=10**9,
+    )
+    assert claims["sub"] == "alice"
+
+
+def test_fractional_and_integer_numeric_dates_are_accepted():
+    keys = demo_keys("HS256")
+    token = jwt.encode(
+        {"sub": "a", "iat": NOW + 0.5, "exp": NOW + 60.5, "aud": "app", "iss": "login"},
+        keys.signing_key,
+        algorithm="HS256",
+        headers={"typ": "at+jwt"},
+    )
+    assert (
+        verify_token(token, keys, audience="app", issuer="login", leeway=10**9)["exp"] == NOW + 60.5
+    )
+
+
+def test_the_docstring_states_the_contract():
+    doc = verify_token.__doc__
+    for phrase in ("NumericDate", "UTF-8", "HS384 48", "HS512 64", "media type", "RFC 9068 §2.2"):
+        assert phrase in doc, phrase

@@ -54,6 +54,10 @@ class SessionCookie:
     key verifies, which is how a key is rotated without logging everyone out (itsdangerous).
     ``max_age`` bounds a cookie's age from its signed timestamp: an absolute timeout that holds
     even if the store forgets to expire an entry.
+
+    Raises :class:`ValueError` at construction when there is no key at all (``[]``), or when a
+    key is not ``bytes`` or ``str`` or is shorter than 32 bytes (a ``str`` counted in UTF-8
+    bytes); :meth:`loads` raises only :class:`itsdangerous.BadData` subclasses.
     """
 
     def __init__(
@@ -64,9 +68,14 @@ class SessionCookie:
         salt: str = "sessionlab.session-id",
         clock: Callable[[], float] = time.time,
     ):
-        keys = secret_keys if isinstance(secret_keys, list) else [secret_keys]
-        if any(len(k) < 32 for k in keys):
-            raise ValueError("each secret key needs at least 32 bytes")
+        keys = list(secret_keys) if isinstance(secret_keys, list | tuple) else [secret_keys]
+        if not keys:
+            raise ValueError("SessionCookie needs at least one secret key")
+        for key in keys:
+            if not isinstance(key, bytes | str):
+                raise ValueError(f"a secret key is bytes or str, not {type(key).__name__}")
+            if len(key.encode("utf-8") if isinstance(key, str) else key) < 32:
+                raise ValueError("each secret key needs at least 32 bytes")
         signer_class = type("Signer", (_ClockedSigner,), {"clock": staticmethod(clock)})
         self._signer = signer_class(keys, salt=salt)
         self.max_age = max_age

@@ -12,7 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,8 +137,18 @@ def issue_token(
     issuer: str | None = None,
     typ: str = "at+jwt",
     kid: str | None = None,
+    client_id: str | None = None,
+    jti: str | None = None,
 ) -> str:
-    """Sign ``claims`` with ``iat = now`` and ``exp = now + lifetime`` (whole seconds, explicit clock)."""
+    """Sign ``claims`` with ``iat = now`` and ``exp = now + lifetime`` (whole seconds, explicit clock).
+
+    ``client_id`` makes the token a conformant RFC 9068 access token: it adds ``client_id`` and
+    a ``jti`` (128 random bits from :mod:`secrets` unless ``jti`` is given), the two claims
+    RFC 9068 §2.2 requires of a token whose ``typ`` is ``at+jwt``, and which
+    ``verify_token(..., require_rfc9068=True)`` insists on. Without ``client_id`` the token
+    claims ``at+jwt`` without them, as the book's earlier chapters issue it (kept so their
+    printed tokens do not change); new code passes ``client_id``.
+    """
     if lifetime <= 0:
         raise ValueError("lifetime must be positive")
     payload = dict(claims)
@@ -144,6 +157,11 @@ def issue_token(
         payload["aud"] = audience
     if issuer is not None:
         payload["iss"] = issuer
+    if client_id is not None:
+        payload["client_id"] = client_id
+        payload.setdefault("jti", jti or secrets.token_urlsafe(16))
+    elif jti is not None:
+        payload["jti"] = jti
     headers = {"typ": typ}
     if kid is not None:
         headers["kid"] = kid
@@ -159,36 +177,130 @@ def verify_token(
     typ: str = "at+jwt",
     leeway: int = 0,
     required: tuple[str, ...] = ("exp", "iat", "sub", "aud", "iss"),
+    require_rfc9068: bool = False,
 ) -> dict[str, Any]:
     """Verify a token the way the book recommends and return its claims.
 
-    Raises a subclass of :class:`jwt.PyJWTError` for every kind of bad token: too large,
-    malformed or non-canonical encoding, duplicate claim names, wrong algorithm, bad
-    signature, expired, not yet valid, wrong audience or issuer, missing claims, untrusted
-    key headers, wrong ``typ``; and :class:`jwt.InvalidKeyError` for a key too weak to trust.
+    The contract, checked in this order; every refusal is a subclass of :class:`jwt.PyJWTError`:
+
+    1. The key (before the token is looked at): ``keys.algorithm`` is one PyJWT implements and
+       not ``none``; an HMAC secret is ``bytes``, ``bytearray``, ``memoryview`` or ``str``
+       (counted in UTF-8 bytes) of at least the hash's length (HS256 32, HS384 48, HS512 64
+       bytes; RFC 7518 §3.2) and not a PEM, SSH, DER or JWK text; an RSA key, in whatever form,
+       has at least 2048 bits; an EC key is on its algorithm's curve. Otherwise
+       :class:`jwt.InvalidKeyError` (:class:`jwt.InvalidAlgorithmError` for the algorithm).
+    2. The encoding: a ``str`` of at most :data:`MAX_TOKEN_LENGTH` characters
+       (:class:`TokenTooLargeError`), three segments of canonical, unpadded base64url, each
+       of the first two the UTF-8 encoding (strictly: no BOM, no UTF-16 or UTF-32, RFC 7515
+       §5.2, RFC 7519 §7.2) of a JSON object without duplicate member names or the non-JSON
+       constants ``NaN`` and ``Infinity``. Otherwise :class:`jwt.DecodeError`.
+    3. The header: no ``jku``, ``x5u``, ``jwk`` or ``x5c`` (:class:`UntrustedHeaderError`);
+       ``kid``, if present, a string; no ``crit`` (this verifier understands no extension) and
+       no ``b64`` (:class:`jwt.InvalidTokenError`); ``alg`` exactly ``keys.algorithm``
+       (:class:`jwt.InvalidAlgorithmError`).
+    4. The signature (:class:`jwt.InvalidSignatureError`).
+    5. The claims: every name in ``required`` present and not null
+       (:class:`jwt.MissingRequiredClaimError`); ``exp``, ``nbf`` and ``iat`` JSON numbers
+       (RFC 7519 NumericDate: not strings, not booleans; :class:`jwt.DecodeError` for ``exp``
+       and ``nbf``, :class:`jwt.exceptions.InvalidIssuedAtError` for ``iat``); ``iat`` and ``nbf``
+       not in the future and ``exp`` in the future, within ``leeway`` seconds
+       (:class:`jwt.ImmatureSignatureError`, :class:`jwt.ExpiredSignatureError`); ``iss`` the
+       string ``issuer`` (:class:`jwt.InvalidIssuerError`); ``aud`` the single string
+       ``audience`` (:class:`jwt.InvalidAudienceError`); ``sub`` and ``jti`` strings.
+    6. The type: ``typ`` compared as a media type (RFC 7515 §4.1.9: case-insensitive, an
+       ``application/`` prefix optional, so ``at+jwt``, ``AT+JWT`` and ``application/at+jwt``
+       are one type, RFC 9068 §4), else :class:`InvalidTokenTypeError`.
+    7. With ``require_rfc9068=True``, a token whose type is ``at+jwt`` also carries the string
+       claims ``client_id`` and ``jti`` (RFC 9068 §2.2; :class:`jwt.MissingRequiredClaimError`).
+       The default ``False`` accepts the book's earlier ``at+jwt`` tokens, which lack them.
+
+    The token is parsed once; PyJWT's algorithm objects check the signature.
     """
-    _check_key_strength(keys)
-    header = _parse_strictly(token)
-    found = UNTRUSTED_HEADERS.intersection(header)
-    if found:
-        raise UntrustedHeaderError(f"header names its own key: {sorted(found)}")
-    decoded = jwt.api_jwt.decode_complete(
-        token,
-        keys.verification_key,
-        algorithms=[keys.algorithm],
-        audience=audience,
-        issuer=issuer,
-        leeway=leeway,
-        options={"require": list(required), "strict_aud": True},
-    )
-    if decoded["header"].get("typ") != typ:
-        raise InvalidTokenTypeError(f"typ is {decoded['header'].get('typ')!r}, expected {typ!r}")
-    return decoded["payload"]
+    algorithm, prepared_key = _prepared_key(keys)
+    header, payload, signing_input, signature = _parse_strictly(token)
+    _check_header(header, algorithm)
+    if not algorithm.verify(signing_input, prepared_key, signature):
+        raise jwt.InvalidSignatureError("Signature verification failed")
+    _check_claims(payload, audience=audience, issuer=issuer, leeway=leeway, required=required)
+    found_typ = header.get("typ")
+    if not isinstance(found_typ, str) or _media_type(found_typ) != _media_type(typ):
+        raise InvalidTokenTypeError(f"typ is {found_typ!r}, expected {typ!r}")
+    if require_rfc9068 and _media_type(typ) == "application/at+jwt":
+        for claim in ("client_id", "jti"):
+            if payload.get(claim) is None:
+                raise jwt.MissingRequiredClaimError(claim)
+        if not isinstance(payload["client_id"], str):
+            raise jwt.InvalidTokenError("client_id must be a string")
+    return payload
 
 
-def _parse_strictly(token: str) -> dict[str, Any]:
-    """Refuse anything but three canonical base64url segments holding JSON objects without
-    duplicate names (RFC 7519 §4 allows rejecting duplicates); return the header."""
+def _media_type(value: str) -> str:
+    """RFC 7515 §4.1.9: compare case-insensitively, with ``application/`` implied when absent."""
+    value = value.lower()
+    return value if "/" in value else "application/" + value
+
+
+_ALGORITHM_OBJECTS = {
+    name: algorithm
+    for name, algorithm in jwt.algorithms.get_default_algorithms().items()
+    if name != "none"
+}
+#: RFC 7518 §3.2: an HMAC key at least as long as the hash output.
+HMAC_MIN_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+MIN_RSA_BITS = 2048
+_PREPARED: dict[tuple[str, Any], Any] = {}
+
+
+def _prepared_key(keys: KeyPair) -> tuple[Any, Any]:
+    """The PyJWT algorithm object and the key it verifies with, after the strength floor.
+
+    Prepared keys are cached (PyJWT's HMAC preparation tries to parse the secret as PEM, DER
+    and JSON, which costs more than the HMAC itself)."""
+    algorithm = _ALGORITHM_OBJECTS.get(keys.algorithm)
+    if algorithm is None:
+        raise jwt.InvalidAlgorithmError(f"unsupported algorithm {keys.algorithm!r}")
+    key = keys.verification_key
+    if isinstance(key, bytearray | memoryview):
+        key = bytes(key)
+    try:
+        return algorithm, _PREPARED[keys.algorithm, key]
+    except (KeyError, TypeError):
+        pass
+    prepared = _check_key_strength(keys.algorithm, algorithm, key)
+    try:
+        if len(_PREPARED) >= 64:
+            _PREPARED.clear()
+        _PREPARED[keys.algorithm, key] = prepared
+    except TypeError:  # an unhashable key object: prepared again on every call
+        pass
+    return algorithm, prepared
+
+
+def _check_key_strength(name: str, algorithm: Any, key: Any) -> Any:
+    """Refuse keys too weak to rely on, whatever form they come in; return the prepared key."""
+    if name in HMAC_MIN_KEY_BYTES:
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        if not isinstance(key, bytes):
+            raise jwt.InvalidKeyError(f"an {name} key is bytes or str, not {type(key).__name__}")
+        if len(key) < HMAC_MIN_KEY_BYTES[name]:
+            raise jwt.InvalidKeyError(
+                f"an {name} key needs at least {HMAC_MIN_KEY_BYTES[name]} bytes"
+            )
+    try:
+        prepared = algorithm.prepare_key(key)  # refuses PEM/SSH/DER/JWK text as an HMAC secret
+    except jwt.InvalidKeyError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise jwt.InvalidKeyError(f"not a usable {name} key: {type(exc).__name__}") from exc
+    if name.startswith(("RS", "PS")) and prepared.key_size < MIN_RSA_BITS:
+        raise jwt.InvalidKeyError(f"an RSA key needs at least {MIN_RSA_BITS} bits")
+    return prepared
+
+
+def _parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """Refuse anything but three canonical base64url segments, the first two UTF-8 JSON objects
+    without duplicate names (RFC 7519 §4 allows rejecting duplicates); parse each once."""
     if not isinstance(token, str):
         raise jwt.DecodeError("a token must be a str")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -198,26 +310,47 @@ def _parse_strictly(token: str) -> dict[str, Any]:
     segments = token.split(".")
     if len(segments) != 3:
         raise jwt.DecodeError(f"a JWS has 3 segments, this has {len(segments)}")
-    raw = [b64url_decode(segment) for segment in segments]
-    if any(b64url_encode(data) != segment for data, segment in zip(raw, segments, strict=True)):
+    header_raw, payload_raw, signature = (_canonical_b64url(segment) for segment in segments)
+    header = _json_object(header_raw)
+    payload = _json_object(payload_raw)
+    signing_input = token[: len(segments[0]) + 1 + len(segments[1])].encode("ascii")
+    return header, payload, signing_input, signature
+
+
+_B64URL_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def _canonical_b64url(segment: str) -> bytes:
+    """Decode one segment, refusing padding, other alphabets and non-zero trailing bits."""
+    if len(segment) % 4 == 1 or not _B64URL_SEGMENT.fullmatch(segment):
+        raise jwt.DecodeError("not base64url")
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if b64url_encode(data) != segment:
         raise jwt.DecodeError("non-canonical base64url")
-    header, payload = (_json_object(data) for data in raw[:2])
-    return header
+    return data
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise jwt.DecodeError("duplicate member names")
+    return result
+
+
+def _no_constants(name: str) -> None:
+    raise jwt.DecodeError(f"{name} is not JSON (RFC 8259)")
 
 
 def _json_object(data: bytes) -> dict[str, Any]:
-    def no_duplicates(pairs):
-        names = [name for name, _ in pairs]
-        if len(names) != len(set(names)):
-            raise jwt.DecodeError("duplicate member names")
-        return dict(pairs)
-
     try:
-        value = json.loads(data, object_pairs_hook=no_duplicates)
+        # Decode strictly first: json.loads(bytes) would accept UTF-16, UTF-32 and a BOM.
+        value = json.loads(
+            data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
+        )
+    except jwt.DecodeError:
+        raise
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        if isinstance(exc, jwt.DecodeError):
-            raise
-        raise jwt.DecodeError(f"not JSON: {type(exc).__name__}") from exc
+        raise jwt.DecodeError(f"not UTF-8 JSON: {type(exc).__name__}") from exc
     if not isinstance(value, dict):
         raise jwt.DecodeError(
             f"a JOSE header and a claims set are JSON objects, not {type(value).__name__}"
@@ -225,14 +358,62 @@ def _json_object(data: bytes) -> dict[str, Any]:
     return value
 
 
-def _check_key_strength(keys: KeyPair) -> None:
-    """Refuse keys too weak to rely on (RFC 7518 §3.2: an HMAC key at least as long as the hash)."""
-    key = keys.verification_key
-    if keys.algorithm.startswith("HS"):
-        if not isinstance(key, bytes | str) or len(key) < 32:
-            raise jwt.InvalidKeyError("an HS256 key needs at least 32 bytes")
-    elif keys.algorithm.startswith(("RS", "PS")) and getattr(key, "key_size", 2048) < 2048:
-        raise jwt.InvalidKeyError("an RSA key needs at least 2048 bits")
+def _check_header(header: dict[str, Any], algorithm: Any) -> None:
+    found = UNTRUSTED_HEADERS.intersection(header)
+    if found:
+        raise UntrustedHeaderError(f"header names its own key: {sorted(found)}")
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise jwt.InvalidTokenError("Key ID header parameter must be a string")
+    if "crit" in header or "b64" in header:
+        raise jwt.InvalidTokenError("this verifier understands no critical extension")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or _ALGORITHM_OBJECTS.get(alg) is not algorithm:
+        raise jwt.InvalidAlgorithmError("The specified alg value is not allowed")
+
+
+def _numeric_date(payload: dict[str, Any], claim: str, error: type[Exception]) -> float | None:
+    value = payload.get(claim)
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
+        raise error(
+            f"{claim} must be a JSON number (RFC 7519 NumericDate), not {type(value).__name__}"
+        )
+    return value
+
+
+def _check_claims(
+    payload: dict[str, Any], *, audience: str, issuer: str, leeway: float, required: tuple[str, ...]
+) -> None:
+    for claim in required:
+        if payload.get(claim) is None:
+            raise jwt.MissingRequiredClaimError(claim)
+    now = time.time()
+    iat = _numeric_date(payload, "iat", jwt.exceptions.InvalidIssuedAtError)
+    if iat is not None and iat > now + leeway:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
+    nbf = _numeric_date(payload, "nbf", jwt.DecodeError)
+    if nbf is not None and nbf > now + leeway:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+    exp = _numeric_date(payload, "exp", jwt.DecodeError)
+    if exp is not None and exp <= now - leeway:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    if "iss" not in payload:
+        raise jwt.MissingRequiredClaimError("iss")
+    if not isinstance(payload["iss"], str) or payload["iss"] != issuer:
+        raise jwt.InvalidIssuerError("Invalid issuer")
+    if not payload.get("aud"):
+        raise jwt.MissingRequiredClaimError("aud")
+    if not isinstance(payload["aud"], str) or payload["aud"] != audience:
+        raise jwt.InvalidAudienceError("Audience doesn't match (strict)")
+    if "sub" in payload and not isinstance(payload["sub"], str):
+        raise jwt.exceptions.InvalidSubjectError("Subject must be a string")
+    if "jti" in payload and not isinstance(payload["jti"], str):
+        raise jwt.exceptions.InvalidJTIError("JWT ID must be a string")
 
 
 def read_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
