@@ -1,34 +1,90 @@
-"""Plumbing for the chapter on native (non-browser) clients: a loopback HTTPS server.
+"""The chapter on native (non-browser) clients: its app, and that app served over HTTPS.
 
-:func:`serve_wsgi_https` serves a WSGI app like :func:`sessionlab.servers.serve_wsgi`, but over
-TLS with a throwaway self-signed certificate made for ``127.0.0.1``. Clients trust exactly that
-certificate (never by switching verification off): ``requests`` through :attr:`HttpsServer.ca_file`,
-``httpx`` and ``urllib`` through :meth:`HttpsServer.client_context`.
+:func:`create_mobile_app` is the book's reference session app, registered for this chapter, with
+one extra route: ``GET /me-by-header`` accepts the same opaque session ID in an
+``Authorization: Session <value>`` header instead of a cookie, the way a native app sends any
+credential it keeps itself (RFC 8252, OAuth 2.0 for native apps).
+
+:func:`serve_https` runs that app on gunicorn, in its own process started through the chapter's
+:class:`~sessionlab.lab.bench.Bench`, with TLS (``--certfile``/``--keyfile``, a throwaway
+self-signed certificate for ``127.0.0.1``) and limits: gunicorn's own 4094-byte request line and
+8190-byte header field and at most 32 header fields (431 above either), a bounded thread pool and connection count, and a worker
+timeout. waitress, the book's usual server, has no TLS. gunicorn was chosen over cheroot because
+it is already pinned, answers oversized headers with 431 like the book's other servers, and does
+the TLS handshake in its worker threads: cheroot 11 does it in its single accept thread, so 20
+silent connections delayed every other client by about 35 s. Clients trust exactly that
+certificate (never by switching verification off): ``requests`` through
+:attr:`HttpsServer.ca_file`, ``httpx`` and ``urllib`` through :meth:`HttpsServer.client_context`.
 """
 
 from __future__ import annotations
 
-import contextlib
+import secrets
 import ssl
-import tempfile
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from flask import abort, jsonify, request
 
-from sessionlab.lab.servers import LOOPBACK
-from sessionlab.lab.tls import self_signed_certificate, server_tls_context
+from sessionlab.lab.fixtures import make_users
+from sessionlab.lab.registry import registered_app
+from sessionlab.lab.servers import LOOPBACK, ServerLimits, free_port
+from sessionlab.lab.tls import self_signed_certificate
+from sessionlab.recommended.session_app import create_session_app
+from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
 
-__all__ = ["HttpsServer", "serve_wsgi_https"]
+__all__ = [
+    "CREDENTIALS",
+    "HttpsServer",
+    "SESSION_SCHEME",
+    "create_mobile_app",
+    "gunicorn_argv",
+    "new_mobile_app",
+    "serve_https",
+]
+
+#: The ``Authorization`` scheme a native client uses to send the opaque session value itself.
+SESSION_SCHEME = "Session"
+#: The chapter's one user (the book's password for alice).
+CREDENTIALS = {"username": "alice", "password": "correct horse battery staple"}
+#: gunicorn's defaults, stated: a request line above 4094 bytes is 414, a header line above 8190 is 431.
+LIMIT_REQUEST_LINE, LIMIT_REQUEST_FIELD_SIZE = 4094, 8190
+#: At most this many header fields (431 above it), so one request's head stays under 32 × 8190 bytes.
+LIMIT_REQUEST_FIELDS = 32
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No per-request access log: it would be noise in notebook outputs."""
+@registered_app("better_on_mobile.session_app", sample=lambda: _sample())
+def create_mobile_app(store, cookie: SessionCookie, users, *, secure: bool = False):
+    """The reference session app, plus ``GET /me-by-header`` (the session value in a header)."""
+    app = create_session_app(store, cookie, users, secure=secure)
 
-    def log_request(self, code="-", size="-"):
-        pass
+    @app.get("/me-by-header")
+    def me_by_header():
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme != SESSION_SCHEME or not value or len(value) > 512:
+            abort(401)
+        try:
+            session = store.get(cookie.loads(value))
+        except Exception:  # noqa: BLE001 - any bad value is simply not a session
+            session = None
+        if session is None or session.user_id not in users:
+            abort(401)
+        return jsonify(user=session.user_id, role=users[session.user_id]["role"])
+
+    return app
+
+
+def new_mobile_app(secure: bool = False):
+    """A fresh app with its own in-memory store, fresh cookie key and the chapter's user."""
+    users = make_users(alice=(CREDENTIALS["password"], "admin"))
+    store = MemorySessionStore(idle_timeout=15 * 60, absolute_timeout=8 * 3600)
+    cookie = SessionCookie([secrets.token_bytes(32)], max_age=8 * 3600)
+    return create_mobile_app(store, cookie, users, secure=secure)
+
+
+def _sample():
+    yield "secure=False", new_mobile_app(secure=False)
+    yield "secure=True", new_mobile_app(secure=True)
 
 
 @dataclass(frozen=True)
@@ -48,30 +104,33 @@ class HttpsServer:
         return ssl.create_default_context(cadata=self.certificate_pem.decode("ascii"))
 
 
-@contextlib.contextmanager
-def serve_wsgi_https(app) -> Iterator[HttpsServer]:
-    """Serve ``app`` over HTTPS on 127.0.0.1 in a background thread; stop it when the block ends."""
+def gunicorn_argv(port: int, folder: Path, *, secure: bool, limits: ServerLimits) -> list[str]:
+    """The gunicorn command line: TLS from ``folder``, the bench's limits, one gthread worker."""
+    return [
+        "python", "-m", "gunicorn", "--bind", f"{LOOPBACK}:{port}",
+        "--certfile", str(folder / "cert.pem"), "--keyfile", str(folder / "key.pem"),
+        "--worker-class", "gthread", "--workers", "1", "--threads", str(limits.threads),
+        "--worker-connections", str(limits.connection_limit),
+        "--timeout", str(limits.channel_timeout), "--keep-alive", "2", "--graceful-timeout", "2",
+        "--limit-request-line", str(LIMIT_REQUEST_LINE),
+        "--limit-request-field_size", str(LIMIT_REQUEST_FIELD_SIZE),
+        "--limit-request-fields", str(LIMIT_REQUEST_FIELDS),
+        "--control-socket", str(folder / "gunicorn.ctl"), "--worker-tmp-dir", str(folder),
+        "--log-level", "warning",
+        f"sessionlab.chapters.better_on_mobile:new_mobile_app(secure={secure})",
+    ]  # fmt: skip
+
+
+def serve_https(bench, *, secure: bool = True, limits: ServerLimits | None = None) -> HttpsServer:
+    """Start :func:`new_mobile_app` on gunicorn with TLS, in a process the bench stops."""
+    folder = bench.tmpdir(prefix="sessionlab-tls-")
     certificate_pem, key_pem = self_signed_certificate(hostname=LOOPBACK)
-    server = make_server(
-        LOOPBACK,
-        0,
-        app,
-        threaded=True,
-        request_handler=_QuietHandler,
-        ssl_context=server_tls_context(certificate_pem, key_pem),
+    (folder / "cert.pem").write_bytes(certificate_pem)
+    key_file = folder / "key.pem"
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(key_pem)
+    port = free_port()
+    bench.spawn(
+        gunicorn_argv(port, folder, secure=secure, limits=limits or ServerLimits()), port=port
     )
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        with tempfile.TemporaryDirectory(prefix="sessionlab-ca-") as folder:
-            ca_file = Path(folder, "ca.pem")
-            ca_file.write_bytes(certificate_pem)
-            yield HttpsServer(
-                port=server.server_port, certificate_pem=certificate_pem, ca_file=ca_file
-            )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return HttpsServer(port=port, certificate_pem=certificate_pem, ca_file=folder / "cert.pem")
