@@ -6,15 +6,16 @@ one extra route: ``GET /me-by-header`` accepts the same opaque session ID in an
 credential it keeps itself (RFC 8252, OAuth 2.0 for native apps).
 
 :func:`serve_https` runs that app on gunicorn, in its own process started through the chapter's
-:class:`~sessionlab.lab.bench.Bench`, with TLS (``--certfile``/``--keyfile``, a throwaway
-self-signed certificate for ``127.0.0.1``) and limits: gunicorn's own 4094-byte request line and
-8190-byte header field and at most 32 header fields (431 above either), a bounded thread pool and connection count, and a worker
-timeout. waitress, the book's usual server, has no TLS. gunicorn was chosen over cheroot because
-it is already pinned, answers oversized headers with 431 like the book's other servers, and does
-the TLS handshake in its worker threads: cheroot 11 does it in its single accept thread, so 20
-silent connections delayed every other client by about 35 s. Clients trust exactly that
-certificate (never by switching verification off): ``requests`` through
-:attr:`HttpsServer.ca_file`, ``httpx`` and ``urllib`` through :meth:`HttpsServer.client_context`.
+:class:`~sessionlab.lab.bench.Bench`, with TLS (``--certfile``/``--keyfile``, a throwaway self-
+signed certificate for ``127.0.0.1``) and limits: gunicorn's own 4094-byte request line and
+8190-byte header field, at most 32 header fields (431 above either), a bounded thread pool and
+connection count, and a worker timeout. waitress, the book's usual server, has no TLS. gunicorn
+was chosen over cheroot because it is already pinned, answers oversized headers with 431 like
+the book's other servers, and does the TLS handshake in its worker threads: cheroot 11 does it
+in its single accept thread, so 20 silent connections delayed every other client by about 35 s.
+Clients trust exactly that certificate (never by switching verification off): ``requests``
+through :attr:`HttpsServer.ca_file`, ``httpx`` and ``urllib`` through
+:meth:`HttpsServer.client_context`.
 """
 
 from __future__ import annotations
