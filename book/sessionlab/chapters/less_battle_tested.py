@@ -194,8 +194,10 @@ def create_attacker_key_server(key_set: dict, certificate_pem: bytes):
     from flask import Flask, Response, jsonify
 
     site = Flask("attacker-key-server")
-    site.get("/jwks.json")(lambda: jsonify(key_set))
-    site.get("/cert.pem")(lambda: Response(certificate_pem, mimetype="application/x-pem-file"))
+    site.add_url_rule("/jwks.json", "jwks", lambda: jsonify(key_set))
+    site.add_url_rule(
+        "/cert.pem", "cert", lambda: Response(certificate_pem, mimetype="application/x-pem-file")
+    )
     return site
 
 
@@ -385,3 +387,155 @@ def run_node_libraries(cases, deployments, *, audience, issuer, now) -> dict[str
         check=True,
     )
     return json.loads(done.stdout)
+
+
+#: Chapter 24's matrix, asserted as a whole: for each attack, the library calls that accepted it.
+LIBRARY_MATRIX_ACCEPTED: dict[str, list[str]] = {
+    "control: a genuine token": [
+        "Authlib, documented",
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "PyJWT, documented",
+        "PyJWT, hurried",
+        "jose, decode only",
+        "jose, documented",
+        "jose, hurried",
+        "joserfc, documented",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, documented",
+        "jsonwebtoken, hurried",
+        "jwcrypto, documented",
+        "jwcrypto, hurried",
+    ],
+    "alg: none": ["PyJWT, decode only", "jose, decode only", "jsonwebtoken, decode only"],
+    "alg: None": ["PyJWT, decode only", "jose, decode only", "jsonwebtoken, decode only"],
+    "alg: NONE": ["PyJWT, decode only", "jose, decode only", "jsonwebtoken, decode only"],
+    "RS256 → HS256 key confusion": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+    ],
+    "weak HMAC secret, cracked offline": [
+        "Authlib, documented",
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "PyJWT, documented",
+        "PyJWT, hurried",
+        "jose, decode only",
+        "jose, documented",
+        "jose, hurried",
+        "joserfc, documented",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, documented",
+        "jsonwebtoken, hurried",
+    ],
+    "kid path traversal → empty key": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+    ],
+    "kid SQL injection → chosen key": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+    ],
+    "jku → attacker's key set": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+    ],
+    "x5u → attacker's certificate": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+    ],
+    "embedded jwk header": ["PyJWT, decode only", "jose, decode only", "jsonwebtoken, decode only"],
+    "unknown crit extension": [
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, documented",
+        "jsonwebtoken, hurried",
+    ],
+    "expired an hour ago": [
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "jose, decode only",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+    ],
+    "not valid yet (nbf)": [
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "jose, decode only",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jwcrypto, documented",
+    ],
+    "issued for another audience": [
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "PyJWT, hurried",
+        "jose, decode only",
+        "jose, hurried",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, hurried",
+        "jwcrypto, hurried",
+    ],
+    "issued by another issuer": [
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "PyJWT, hurried",
+        "jose, decode only",
+        "jose, hurried",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, hurried",
+        "jwcrypto, hurried",
+    ],
+    "ID token used as access token": [
+        "Authlib, documented",
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "PyJWT, documented",
+        "PyJWT, hurried",
+        "jose, decode only",
+        "jose, hurried",
+        "joserfc, documented",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, documented",
+        "jsonwebtoken, hurried",
+        "jwcrypto, documented",
+        "jwcrypto, hurried",
+    ],
+    "signature never verified (payload edited)": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+    ],
+    "null signature (RS256, empty)": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+    ],
+    "empty secret": ["PyJWT, decode only", "jose, decode only", "jsonwebtoken, decode only"],
+    "JWE encrypted to the public key": [],
+    "control: the weak deployment's genuine token": [
+        "Authlib, documented",
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "PyJWT, documented",
+        "PyJWT, hurried",
+        "jose, decode only",
+        "jose, documented",
+        "jose, hurried",
+        "joserfc, documented",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, documented",
+        "jsonwebtoken, hurried",
+    ],
+}
