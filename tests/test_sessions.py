@@ -123,3 +123,268 @@ def test_redis_store_absolute_timeout():
         clock.advance(61)
         assert store.get(session.session_id) is None
         assert client.exists(f"session:{session.session_id}") == 0
+
+
+# --- the reference session app and the parts it is built from (recommended/webauth.py) -------
+
+import threading  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+
+import requests  # noqa: E402
+from sessionlab.lab.fixtures import PASSWORD, book_users  # noqa: E402
+from sessionlab.lab.servers import serve_wsgi  # noqa: E402
+from sessionlab.recommended import webauth  # noqa: E402
+from sessionlab.recommended.session_app import COOKIE_NAME, create_session_app  # noqa: E402
+
+
+def reference_app(**options):
+    store = MemorySessionStore(idle_timeout=900, absolute_timeout=3600)
+    return create_session_app(store, SessionCookie(KEY_A, max_age=3600), book_users(), **options)
+
+
+def test_log_out_everywhere_under_concurrent_logins_leaves_no_session_and_no_5xx():
+    """Logins and log-out-everywhere at once, against a store already holding many sessions."""
+    store = MemorySessionStore(idle_timeout=900, absolute_timeout=3600)
+    for i in range(20_000):
+        store.create("alice" if i % 2 else f"user{i}")
+    app = create_session_app(store, SessionCookie(KEY_A, max_age=3600), book_users())
+    with serve_wsgi(app) as server:
+        logged_in = []  # (time the login answered, its cookie)
+        logouts = []  # (time the log-out-everywhere was sent, its status)
+        lock = threading.Lock()
+
+        def log_in():
+            response = requests.post(
+                f"{server.url}/login", data={"username": "alice", "password": PASSWORD}, timeout=30
+            )
+            with lock:
+                logged_in.append((time.monotonic(), response.status_code, response.cookies))
+            return response
+
+        def log_out_everywhere():
+            first = log_in()
+            sent = time.monotonic()
+            response = requests.post(
+                f"{server.url}/logout-everywhere",
+                cookies=first.cookies,
+                headers={"X-CSRF-Token": first.json()["csrf_token"]},
+                timeout=30,
+            )
+            with lock:
+                logouts.append((sent, response.status_code))
+
+        with ThreadPoolExecutor(16) as pool:
+            jobs = [pool.submit(log_in if i % 4 else log_out_everywhere) for i in range(160)]
+            for job in jobs:
+                job.result()
+        statuses = [status for _, status, _ in logged_in] + [status for _, status in logouts]
+        assert not [s for s in statuses if s >= 500], sorted(set(statuses))
+        assert all(status == 200 for _, status, _ in logged_in)
+        # a log-out-everywhere may find its own session already ended by another one: 401
+        assert {status for _, status in logouts} <= {200, 401}
+        last_logout = max(sent for sent, _ in logouts)
+        doomed = [cookies for answered, _, cookies in logged_in if answered < last_logout]
+        survivors = [
+            c for c in doomed if requests.get(f"{server.url}/me", cookies=c, timeout=10).ok
+        ]
+        assert len(doomed) > 50 and not survivors, f"{len(survivors)} of {len(doomed)} survived"
+    assert len(store) >= 10_000  # the other users' sessions were never touched
+
+
+def test_wrong_user_names_cost_a_password_hash_too(monkeypatch):
+    checked = []
+    real = webauth.check_password_hash
+    monkeypatch.setattr(
+        webauth, "check_password_hash", lambda h, p: checked.append(h) or real(h, p)
+    )
+    users = book_users()
+    assert webauth.check_password(users, "alice", PASSWORD)
+    assert not webauth.check_password(users, "alice", "wrong")
+    assert not webauth.check_password(users, "nobody", "wrong")
+    assert len(checked) == 3  # the unknown user was checked against a dummy hash
+    method = users["alice"]["password_hash"].split("$")[0]
+    assert checked[2].split("$")[0] == method and checked[2] not in (checked[0],)
+
+
+def test_password_guesses_are_throttled_per_user():
+    clock = ManualClock(1000)
+    app = reference_app(
+        login_throttle=webauth.LoginThrottle(max_failures=5, window=60, clock=clock)
+    )
+    client = app.test_client()
+    for _ in range(5):
+        assert client.post("/login", data={"username": "alice", "password": "x"}).status_code == 401
+    right = {"username": "alice", "password": PASSWORD}
+    refused = client.post("/login", data=right)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert client.post("/login", data={"username": "bob", "password": PASSWORD}).status_code == 200
+    clock.advance(61)
+    assert client.post("/login", data=right).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 200),  # curl, a native app, a test: not a browser that can be tricked
+        ({"Sec-Fetch-Site": "same-origin"}, 200),
+        ({"Sec-Fetch-Site": "none"}, 200),
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Sec-Fetch-Site": "same-site"}, 403),
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"}, 403),
+        ({"Origin": "http://localhost"}, 200),  # the test client's own origin
+        ({"Origin": "https://evil.example"}, 403),
+        ({"Origin": "null"}, 403),
+    ],
+)
+def test_login_csrf_is_refused_by_fetch_metadata_with_the_origin_fallback(headers, status):
+    response = (
+        reference_app()
+        .test_client()
+        .post("/login", data={"username": "alice", "password": PASSWORD}, headers=headers)
+    )
+    assert response.status_code == status
+
+
+def test_authenticated_responses_are_not_cached_sniffed_or_framed():
+    client = reference_app().test_client()
+    login = client.post("/login", data={"username": "alice", "password": PASSWORD})
+    me = client.get("/me")
+    for response in (login, me):
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "Strict-Transport-Security" not in me.headers
+    hsts = reference_app(hsts=True).test_client().get("/me")
+    assert hsts.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_session_fixation_and_non_ascii_csrf_token():
+    client = reference_app().test_client()
+    first = client.post("/login", data={"username": "alice", "password": PASSWORD})
+    planted = client.get_cookie(COOKIE_NAME).value
+    second = client.post("/login", data={"username": "alice", "password": PASSWORD})
+    assert client.get_cookie(COOKIE_NAME).value != planted
+    other = reference_app().test_client()
+    assert first.status_code == second.status_code == 200
+    response = client.post("/logout", headers={"X-CSRF-Token": "\u00e9\u00e8"})
+    assert response.status_code == 403
+    assert other.get("/me").status_code == 401
+
+
+def test_options_cookie_name_samesite_and_pages():
+    app = reference_app(cookie_name="__Host-session", secure=True, samesite="Strict", pages=True)
+    client = app.test_client()
+    login = client.post("/login", data={"username": "alice", "password": PASSWORD})
+    assert login.status_code == 303 and login.headers["Location"] == "/account"
+    set_cookie = login.headers["Set-Cookie"]
+    assert set_cookie.startswith("__Host-session=") and "Secure" in set_cookie
+    assert "SameSite=Strict" in set_cookie and "Path=/" in set_cookie and "Domain" not in set_cookie
+    assert "Hello, alice" in client.get("/account").text
+    none = reference_app(samesite=None).test_client()
+    cookie = none.post("/login", data={"username": "alice", "password": PASSWORD}).headers
+    assert "SameSite" not in cookie["Set-Cookie"]
+    with pytest.raises(ValueError):
+        reference_app(samesite="lax")
+
+
+def test_bank_transfers_need_the_csrf_token_of_the_session():
+    from sessionlab.recommended.bank import create_bank_app
+
+    for credential in ("session-cookie", "jwt-cookie"):
+        bank = create_bank_app(credential=credential)
+        client = bank.test_client()
+        client.post("/login", data={"username": "alice", "password": PASSWORD})
+        page = client.get("/account").text
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
+        forged = client.post("/transfer", data={"to": "mallory", "amount": "9"})
+        own = client.post("/transfer", data={"to": "bob", "amount": "25", "csrf_token": token})
+        assert (forged.status_code, own.status_code) == (403, 200), credential
+        assert [(r["to"], r["amount"]) for r in bank.ledger] == [("bob", 25)]
+        assert bank.refusals[0]["reason"] == "missing or wrong CSRF token"
+
+
+@pytest.mark.parametrize(
+    ("value", "token"),
+    [
+        ("Bearer abc.def.ghi", "abc.def.ghi"),
+        ("bearer abc", "abc"),
+        ("Bearer", None),
+        ("Bearer ", None),
+        ("Bearer a b", None),
+        ("Bearer  a", None),
+        ("Basic YWxpY2U6cA==", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_one_bearer_parser(value, token):
+    assert webauth.bearer_token(value) == token
+
+
+def check_jti_store(store, clock):
+    assert not store.contains("a")
+    store.add("a", clock() + 10)
+    assert store.contains("a")
+    assert store.claim("b", clock() + 10) and not store.claim("b", clock() + 10)
+    assert not store.claim("old", clock() - 1)  # already expired: its token is refused anyway
+    clock.advance(11)
+    assert not store.contains("a") and store.claim("b", clock() + 10)
+
+
+def test_memory_jti_store():
+    clock = ManualClock(1000)
+    store = webauth.MemoryJtiStore(clock)
+    check_jti_store(store, clock)
+    with ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(lambda _: store.claim("race", clock() + 60), range(200)))
+    assert wins.count(True) == 1
+
+
+def test_redis_jti_store():
+    with redis_server() as client:
+        clock = ManualClock(time.time())
+        store = webauth.RedisJtiStore(client, clock=clock)
+        assert not store.contains("a")
+        store.add("a", clock() + 10)
+        assert store.contains("a") and 0 < client.ttl("jti:a") <= 10
+        assert store.claim("b", clock() + 10) and not store.claim("b", clock() + 10)
+        assert not store.claim("old", clock() - 1)
+
+
+def test_attacker_page_posts_or_navigates():
+    post = webauth.create_attacker_app("http://127.0.0.1:1").test_client().get("/").text
+    assert 'method="post" action="http://127.0.0.1:1/transfer"' in post and "mallory" in post
+    get = webauth.create_attacker_app(
+        "http://127.0.0.1:1", method="get", path="/account", fields={}
+    )
+    assert 'method="get" action="http://127.0.0.1:1/account"' in get.test_client().get("/").text
+
+
+def test_memory_store_log_out_everywhere_while_another_thread_logs_in():
+    store = MemorySessionStore(idle_timeout=900, absolute_timeout=3600)
+    for i in range(20_000):
+        store.create("alice" if i % 2 else f"user{i}")
+    errors = []
+
+    def log_in_many():
+        for _ in range(20_000):
+            store.create("alice")
+
+    def log_out_everywhere_many():
+        for _ in range(50):
+            try:
+                store.delete_user("alice")
+            except RuntimeError as exc:  # "dictionary changed size during iteration"
+                errors.append(exc)
+
+    threads = [
+        threading.Thread(target=log_in_many),
+        threading.Thread(target=log_out_everywhere_many),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.delete_user("alice")
+    assert not errors and not any(s.user_id == "alice" for s in store._sessions.values())

@@ -10,7 +10,24 @@ from typing import Any
 
 from werkzeug.security import generate_password_hash
 
-__all__ = ["make_users"]
+__all__ = [
+    "API_AUDIENCE",
+    "BANK_AUDIENCE",
+    "FIXED_NOW",
+    "LOGIN_ISSUER",
+    "PASSWORD",
+    "book_users",
+    "make_users",
+]
+
+#: The demo password of every book-wide user (a demo value: never reuse it).
+PASSWORD = "correct horse battery staple"
+#: The book's fixed instant, 2026-01-05 09:00 UTC, for experiments that pass ``now=``.
+FIXED_NOW = 1_767_603_600
+#: Who a token is for and who issued it: the API behind the login service, and the bank.
+API_AUDIENCE = "https://api.example"
+LOGIN_ISSUER = "https://login.example"
+BANK_AUDIENCE = "https://bank.example"
 
 
 def make_users(**roles_and_passwords: tuple[str, str]) -> dict[str, dict[str, Any]]:
@@ -22,3 +39,8 @@ def make_users(**roles_and_passwords: tuple[str, str]) -> dict[str, dict[str, An
         }
         for name, (password, role) in roles_and_passwords.items()
     }
+
+
+def book_users() -> dict[str, dict[str, Any]]:
+    """The book-wide users: alice (an admin) and bob (a user), both with :data:`PASSWORD`."""
+    return make_users(alice=(PASSWORD, "admin"), bob=(PASSWORD, "user"))

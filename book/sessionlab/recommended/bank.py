@@ -1,13 +1,16 @@
 """A toy bank and an attacker's page, for the chapters on CSRF and on blocked cookies.
 
-:func:`create_bank_app` builds a bank that keeps its credential in one of three places: a
-server-side session behind a cookie, a JWT in a cookie, or a JWT that the page keeps in
-``localStorage`` (or only in memory) and sends in an ``Authorization`` header. The bank's own
-records are the evidence: ``app.ledger`` lists the transfers it executed and ``app.refusals``
-the ones it turned down, each with the ``Sec-Fetch-Site`` header the browser sent.
+:func:`create_bank_app` is a configuration, not an app of its own: the session-cookie bank is
+the reference session app (:func:`~sessionlab.recommended.session_app.create_session_app`) with
+its HTML pages and ``/transfer``; the header bank is the JWT app
+(:func:`~sessionlab.recommended.jwt_app.create_jwt_app`) with a single-page front end and
+the same ``/transfer``. The JWT-cookie bank keeps a JWT with a ``csrf`` claim in the cookie
+(the JWT app has no cookie mode yet), built from the same parts. The bank's own records are
+the evidence: ``app.ledger`` lists the transfers it executed and ``app.refusals`` the ones it
+turned down, each with the ``Sec-Fetch-Site`` header the browser sent.
 
-:func:`create_attacker_app` is the other site: a page with a hidden form that posts a transfer
-to the bank as soon as it loads.
+:func:`create_attacker_app` (from :mod:`.webauth`) is the other site: a page with a hidden form
+that posts a transfer to the bank as soon as it loads.
 
 The defaults are the safe ones: ``SameSite=Lax``, a CSRF token, ``HttpOnly`` and ``Secure``
 cookies (browsers accept ``Secure`` over plain http on ``127.0.0.1`` and ``localhost``).
@@ -15,21 +18,30 @@ cookies (browsers accept ``Secure`` over plain http on ``127.0.0.1`` and ``local
 
 from __future__ import annotations
 
-import hmac
 import html
 import json
 import secrets
 import time
 from typing import Any
 
-import itsdangerous
 import jwt
-from flask import Flask, jsonify, make_response, redirect, request
-from werkzeug.security import check_password_hash
+from flask import Flask, make_response, redirect, request
 
-from sessionlab.lab.fixtures import make_users
+from sessionlab.lab.fixtures import PASSWORD, make_users
+from sessionlab.lab.registry import registered_app
+from sessionlab.recommended import jwt_app
+from sessionlab.recommended.session_app import LOGIN_FORM, TRANSFER_FORM, create_session_app
 from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
 from sessionlab.recommended.tokens import generate_keys, issue_token, verify_token
+from sessionlab.recommended.webauth import (
+    add_security_headers,
+    add_transfer_route,
+    bearer_token,
+    check_password,
+    create_attacker_app,
+    html_page,
+    whole_number,
+)
 
 __all__ = ["CREDENTIALS", "TOKEN_STORAGES", "create_bank_app", "create_attacker_app"]
 
@@ -39,9 +51,23 @@ CREDENTIALS = ("session-cookie", "jwt-cookie", "jwt-header")
 TOKEN_STORAGES = ("localStorage", "memory")
 COOKIE_NAME = "bank_auth"
 TOKEN_LIFETIME = 900  # seconds
-AUDIENCE = ISSUER = "bank"
+_whole_number = whole_number
 
 
+def _sample():
+    for credential in CREDENTIALS:
+        yield (
+            f"bank ({credential}, SameSite=None)",
+            create_bank_app(credential=credential, samesite="None"),
+        )
+    yield "bank (session cookie, no CSRF token)", create_bank_app(csrf_protection=False)
+    yield (
+        "bank (JWT cookie, no CSRF token)",
+        create_bank_app(credential="jwt-cookie", csrf_protection=False),
+    )
+
+
+@registered_app("bank", sample=_sample)
 def create_bank_app(
     *,
     credential: str = "session-cookie",
@@ -55,9 +81,10 @@ def create_bank_app(
     ``credential``: one of :data:`CREDENTIALS`. ``samesite``: ``"Strict"``, ``"Lax"`` or
     ``"None"`` for the cookie's attribute, or Python ``None`` to send no attribute at all (the
     browser's default applies). ``csrf_protection``: require a CSRF token in every transfer form
-    (cookie credentials only; a header credential cannot be attached by another site's form).
-    ``token_storage``: where the ``jwt-header`` page keeps its token (:data:`TOKEN_STORAGES`).
-    ``users`` defaults to alice with password ``"correct horse battery staple"``.
+    (cookie credentials only; a header credential cannot be attached by another site's form);
+    ``False`` is vulnerable on purpose. ``token_storage``: where the ``jwt-header`` page keeps
+    its token (:data:`TOKEN_STORAGES`). ``users`` defaults to alice, a customer, with the
+    book-wide demo password.
     """
     if credential not in CREDENTIALS:
         raise ValueError(f"credential must be one of {CREDENTIALS}")
@@ -65,185 +92,96 @@ def create_bank_app(
         raise ValueError('samesite must be "Strict", "Lax", "None" or None')
     if token_storage not in TOKEN_STORAGES:
         raise ValueError(f"token_storage must be one of {TOKEN_STORAGES}")
-    users = (
-        users
-        if users is not None
-        else make_users(alice=("correct horse battery staple", "customer"))
-    )
-
-    app = Flask(__name__)
-    app.ledger = []  # transfers the bank executed
-    app.refusals = []  # transfers it turned down, and why
-    store = MemorySessionStore(idle_timeout=900, absolute_timeout=8 * 3600)
-    session_cookie = SessionCookie(secrets.token_bytes(32), max_age=8 * 3600)
+    users = users if users is not None else make_users(alice=(PASSWORD, "customer"))
+    if credential == "session-cookie":
+        store = MemorySessionStore(idle_timeout=900, absolute_timeout=8 * 3600)
+        cookie = SessionCookie(secrets.token_bytes(32), max_age=8 * 3600)
+        return create_session_app(
+            store, cookie, users, secure=True, samesite=samesite, cookie_name=COOKIE_NAME,
+            csrf_protection=csrf_protection, pages=True, transfer=True,
+        )  # fmt: skip
     keys = generate_keys("HS256")
+    if credential == "jwt-header":
+        return _header_bank(keys, users, token_storage)
+    return _jwt_cookie_bank(keys, users, samesite, csrf_protection)
 
-    def log_in(username: str) -> tuple[str, str]:
-        """Create the credential for ``username``; return it and the CSRF token bound to it."""
-        csrf_token = secrets.token_urlsafe(32)
-        if credential == "session-cookie":
-            session = store.create(username, {"csrf_token": csrf_token})
-            return session_cookie.dumps(session.session_id), csrf_token
-        claims = (
-            {"sub": username, "csrf": csrf_token}
-            if credential == "jwt-cookie"
-            else {"sub": username}
-        )
-        token = issue_token(
-            claims,
-            keys,
-            now=int(time.time()),
-            lifetime=TOKEN_LIFETIME,
-            audience=AUDIENCE,
-            issuer=ISSUER,
-        )
-        return token, csrf_token
 
-    def authenticate() -> tuple[str | None, str]:
-        """The user behind this request's credential, and the CSRF token that belongs to it."""
-        if credential == "jwt-header":
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme != "Bearer" or not token:
-                return None, ""
-        else:
-            token = request.cookies.get(COOKIE_NAME)
-            if token is None:
-                return None, ""
-        if credential == "session-cookie":
-            try:
-                session = store.get(session_cookie.loads(token))
-            except itsdangerous.BadData:
-                return None, ""
-            return (session.user_id, session.data["csrf_token"]) if session else (None, "")
-        try:
-            claims = verify_token(token, keys, audience=AUDIENCE, issuer=ISSUER)
-        except jwt.PyJWTError:
-            return None, ""
-        return claims["sub"], claims.get("csrf", "")
+def _verified_claims(token: str | None, keys) -> dict[str, Any] | None:
+    if token is None:
+        return None
+    try:
+        return verify_token(token, keys, audience=jwt_app.AUDIENCE, issuer=jwt_app.ISSUER)
+    except jwt.PyJWTError:
+        return None
 
-    def record(book: list, user: str | None, status: int, reason: str) -> dict[str, Any]:
-        row = {
-            "user": user or "(nobody)",
-            "to": request.form.get("to", ""),
-            "amount": _whole_number(request.form.get("amount", "0") or "0"),
-            "sec_fetch_site": request.headers.get("Sec-Fetch-Site", "(not sent)"),
-            "status": status,
-            "reason": reason,
-        }
-        book.append(row)
-        return row
 
-    def reply(status: int, message: str):
-        if credential == "jwt-header" and request.headers.get("Authorization"):
-            return jsonify(status=status, message=message), status
-        return make_response(
-            _page("Transfer", f'<p id="result">{html.escape(message)}</p>'), status
-        )
+def _header_bank(keys, users, token_storage: str) -> Flask:
+    """The JWT app, with a single-page front end that sends ``Authorization: Bearer``."""
+    app = jwt_app.create_jwt_app(keys, users, lifetime=TOKEN_LIFETIME)
 
     @app.get("/")
     def home():
-        if credential == "jwt-header":
-            return _page("Bank", _SPA_BODY.replace("STORAGE", json.dumps(token_storage)))
-        return _page("Bank", _LOGIN_FORM)
+        return html_page("Bank", _SPA_BODY.replace("STORAGE", json.dumps(token_storage)))
+
+    def authenticate() -> tuple[str | None, str]:
+        claims = _verified_claims(bearer_token(request.headers.get("Authorization")), keys)
+        return (claims["sub"], "") if claims else (None, "")
+
+    add_transfer_route(
+        app,
+        authenticate,
+        csrf_protection=False,
+        json_replies=lambda: bool(request.headers.get("Authorization")),
+    )
+    app.after_request(add_security_headers)
+    return app
+
+
+def _jwt_cookie_bank(keys, users, samesite: str | None, csrf_protection: bool) -> Flask:
+    """A JWT in an ``HttpOnly`` cookie; its ``csrf`` claim is the CSRF token (no server state)."""
+    app = Flask(__name__)
+
+    @app.get("/")
+    def home():
+        return html_page("Bank", LOGIN_FORM)
 
     @app.post("/login")
     def login():
         username = request.form.get("username", "")
-        user = users.get(username)
-        if user is None or not check_password_hash(
-            user["password_hash"], request.form.get("password", "")
-        ):
-            return make_response(
-                _page("Bank", '<p id="result">Wrong user name or password</p>'), 401
-            )
-        value, _csrf = log_in(username)
-        if credential == "jwt-header":
-            return jsonify(token=value)
+        if not check_password(users, username, request.form.get("password", "")):
+            body = '<p id="result">Wrong user name or password</p>'
+            return make_response(html_page("Bank", body), 401)
+        claims = {"sub": username, "csrf": secrets.token_urlsafe(32)}
+        token = issue_token(claims, keys, now=int(time.time()), lifetime=TOKEN_LIFETIME,
+                            audience=jwt_app.AUDIENCE, issuer=jwt_app.ISSUER)  # fmt: skip
         response = redirect("/account", code=303)
         response.set_cookie(
-            COOKIE_NAME, value, path="/", httponly=True, secure=True, samesite=samesite
+            COOKIE_NAME, token, path="/", httponly=True, secure=True, samesite=samesite
         )
         return response
+
+    def authenticate() -> tuple[str | None, str]:
+        claims = _verified_claims(request.cookies.get(COOKIE_NAME), keys)
+        return (claims["sub"], claims.get("csrf", "")) if claims else (None, "")
 
     @app.get("/account")
     def account():
         user, csrf_token = authenticate()
         if user is None:
-            return make_response(_page("Bank", '<p id="result">Not logged in</p>'), 401)
+            return make_response(html_page("Bank", '<p id="result">Not logged in</p>'), 401)
         hidden = (
             f'<input type="hidden" name="csrf_token" value="{html.escape(csrf_token)}">'
             if csrf_protection
             else ""
         )
-        return _page(
-            "Account", _TRANSFER_FORM.replace("HIDDEN", hidden).replace("USER", html.escape(user))
+        return html_page(
+            "Account", TRANSFER_FORM.replace("HIDDEN", hidden).replace("USER", html.escape(user))
         )
 
-    @app.post("/transfer")
-    def transfer():
-        user, csrf_expected = authenticate()
-        if user is None:
-            record(app.refusals, None, 401, "no valid credential")
-            return reply(401, "Refused: not logged in")
-        if csrf_protection and credential != "jwt-header":
-            sent = request.form.get("csrf_token", "")
-            if not csrf_expected or not hmac.compare_digest(sent.encode(), csrf_expected.encode()):
-                record(app.refusals, user, 403, "missing or wrong CSRF token")
-                return reply(403, "Refused: CSRF token missing or wrong")
-        amount = _whole_number(request.form.get("amount", ""))
-        if amount is None or amount <= 0:
-            record(app.refusals, user, 400, "amount is not a positive whole number")
-            return reply(400, "Refused: the amount must be a positive whole number")
-        row = record(app.ledger, user, 200, "executed")
-        return reply(200, f"Sent {row['amount']} to {row['to']}")
-
+    add_transfer_route(app, authenticate, csrf_protection=csrf_protection)
+    app.after_request(add_security_headers)
     return app
 
-
-def _whole_number(text: str) -> int | None:
-    """``text`` as an int if it is a plain, reasonably sized whole number, else ``None``."""
-    text = text.strip()
-    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 12:
-        return None
-    return int(text)
-
-
-def create_attacker_app(bank_url: str, *, to: str = "mallory", amount: int = 1000) -> Flask:
-    """Another site whose page posts a transfer to ``bank_url`` as soon as it loads."""
-    app = Flask(__name__)
-    action = html.escape(f"{bank_url}/transfer")
-
-    @app.get("/")
-    def prize():
-        return f"""<!doctype html>
-<title>You won a prize!</title>
-<h1>Claim your prize</h1>
-<form id="forged" method="post" action="{action}">
-  <input type="hidden" name="to" value="{html.escape(to)}">
-  <input type="hidden" name="amount" value="{int(amount)}">
-</form>
-<script>document.getElementById("forged").submit();</script>"""
-
-    return app
-
-
-def _page(title: str, body: str) -> str:
-    return f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title><body>{body}</body></html>'
-
-
-_LOGIN_FORM = """<h1>Log in</h1>
-<form method="post" action="/login">
-  <input id="username" name="username" autocomplete="username">
-  <input id="password" name="password" type="password" autocomplete="current-password">
-  <button id="login">Log in</button>
-</form>"""
-
-_TRANSFER_FORM = """<h1>Hello, USER</h1>
-<form method="post" action="/transfer">
-  HIDDEN
-  <input id="to" name="to"> <input id="amount" name="amount" inputmode="numeric">
-  <button id="send">Send</button>
-</form>"""
 
 # A single-page app: the token lives in localStorage or in a variable, never in a cookie.
 _SPA_BODY = """<h1>Bank</h1>
@@ -278,7 +216,7 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
   event.preventDefault();
   try {
     const response = await fetch("/login", { method: "POST", body: new FormData(event.target) });
-    keep((await response.json()).token);
+    keep((await response.json()).access_token);
     showTransfer();
   } catch (e) { fail(e); }
 });

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,7 +125,9 @@ class MemorySessionStore:
     """A session store in a dict, with idle and absolute timeouts under an injectable clock.
 
     Expired sessions are deleted when touched and by :meth:`purge_expired`: server-side expiry
-    also frees the memory, which a token's ``exp`` never does.
+    also frees the memory, which a token's ``exp`` never does. Every method holds one lock, so
+    concurrent requests (waitress serves each in its own thread) never see the dict change
+    under an iteration, and "log out everywhere" ends every session created before it.
     """
 
     def __init__(
@@ -138,16 +141,19 @@ class MemorySessionStore:
         self.absolute_timeout = absolute_timeout
         self.clock = clock
         self._sessions: dict[str, Session] = {}
+        self._lock = threading.RLock()
         self.lookups = 0
 
     def __len__(self) -> int:
-        return len(self._sessions)
+        with self._lock:
+            return len(self._sessions)
 
     def create(self, user_id: str, data: dict[str, Any] | None = None) -> Session:
-        now = self.clock()
-        session = Session(new_session_id(), user_id, now, now, dict(data or {}))
-        self._sessions[session.session_id] = session
-        return session
+        with self._lock:
+            now = self.clock()
+            session = Session(new_session_id(), user_id, now, now, dict(data or {}))
+            self._sessions[session.session_id] = session
+            return session
 
     def _expired(self, session: Session, now: float) -> bool:
         return (
@@ -157,33 +163,37 @@ class MemorySessionStore:
 
     def get(self, session_id: str) -> Session | None:
         """The live session for ``session_id`` (refreshing its idle timer), or ``None``."""
-        self.lookups += 1
-        session = self._sessions.get(session_id)
-        if session is None:
-            return None
-        now = self.clock()
-        if self._expired(session, now):
-            del self._sessions[session_id]
-            return None
-        session.last_seen = now
-        return session
+        with self._lock:
+            self.lookups += 1
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            now = self.clock()
+            if self._expired(session, now):
+                del self._sessions[session_id]
+                return None
+            session.last_seen = now
+            return session
 
     def delete(self, session_id: str) -> bool:
-        return self._sessions.pop(session_id, None) is not None
+        with self._lock:
+            return self._sessions.pop(session_id, None) is not None
 
     def delete_user(self, user_id: str) -> int:
         """Log a user out everywhere; returns how many sessions ended."""
-        doomed = [sid for sid, s in self._sessions.items() if s.user_id == user_id]
-        for sid in doomed:
-            del self._sessions[sid]
-        return len(doomed)
+        with self._lock:
+            doomed = [sid for sid, s in self._sessions.items() if s.user_id == user_id]
+            for sid in doomed:
+                del self._sessions[sid]
+            return len(doomed)
 
     def purge_expired(self) -> int:
-        now = self.clock()
-        doomed = [sid for sid, s in self._sessions.items() if self._expired(s, now)]
-        for sid in doomed:
-            del self._sessions[sid]
-        return len(doomed)
+        with self._lock:
+            now = self.clock()
+            doomed = [sid for sid, s in self._sessions.items() if self._expired(s, now)]
+            for sid in doomed:
+                del self._sessions[sid]
+            return len(doomed)
 
 
 class RedisSessionStore:
