@@ -193,6 +193,13 @@ def create_session_app(
             return session.user_id, session.data["csrf_token"]
 
         add_transfer_route(app, authenticate, csrf_protection=csrf_protection)
+    # For a chapter that adds a route: the app's own session lookup and CSRF check, so a fix here
+    # reaches that route too (``require_session()`` aborts 401, ``require_csrf(session)`` 403).
+    app.extensions["session_app"] = {
+        "current_session": current_session,
+        "require_session": require_session,
+        "require_csrf": require_csrf,
+    }
     return app
 
 
