@@ -17,11 +17,9 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 __all__ = [
@@ -45,9 +43,6 @@ ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 MAX_TOKEN_LENGTH = 8192
 #: Header parameters that make a verifier fetch or trust a key chosen by the token's sender.
 UNTRUSTED_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
-#: A fixed private scalar for the ES256 demo key (public by design: demo key, never reuse).
-_DEMO_EC_SCALAR = int("de70" + "00" * 29 + "01", 16)
-_DEMO_KEY_DIR = Path(__file__).resolve().parents[1] / "demo_keys"
 
 
 class TokenTooLargeError(jwt.DecodeError):
@@ -111,19 +106,18 @@ def generate_keys(algorithm: str, *, rsa_bits: int = 2048) -> KeyPair:
 
 
 def demo_keys(algorithm: str, *, rsa_bits: int = 2048) -> KeyPair:
-    """Fixed, public keys that make example tokens reproducible. Demo keys: never reuse."""
-    if algorithm == "HS256":
-        secret = b"demo key, never reuse: 32 bytes."
-        return KeyPair(algorithm, secret, secret, "demo key, never reuse")
-    if algorithm == "RS256":
-        pem = (_DEMO_KEY_DIR / f"rsa{rsa_bits}-demo-never-reuse.pem").read_bytes()
-        private = serialization.load_pem_private_key(pem, password=None)
-    elif algorithm == "ES256":
-        private = ec.derive_private_key(_DEMO_EC_SCALAR, ec.SECP256R1())
-    elif algorithm == "EdDSA":
-        private = ed25519.Ed25519PrivateKey.from_private_bytes(b"demo key, never reuse: ed25519..")
-    else:
+    """Fixed, public keys that make example tokens reproducible. Demo keys: never reuse.
+
+    The keys live in :mod:`sessionlab.lab.demo_keys`, imported only here, so a process that
+    only verifies tokens never loads a private key.
+    """
+    from sessionlab.lab.demo_keys import demo_private_key
+
+    private = demo_private_key(algorithm, rsa_bits=rsa_bits)
+    if private is None:
         raise ValueError(f"unsupported algorithm {algorithm!r}; choose from {ALGORITHMS}")
+    if algorithm == "HS256":
+        return KeyPair(algorithm, private, private, "demo key, never reuse")
     return KeyPair(algorithm, private, private.public_key(), "demo key, never reuse")
 
 
