@@ -42,15 +42,18 @@ def chromium_executable() -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def chromium(**launch_options) -> AsyncIterator:
-    """Start Playwright and a headless Chromium; close both when the block ends."""
+async def chromium(*, extra_args: tuple[str, ...] = (), **launch_options) -> AsyncIterator:
+    """Start Playwright and a headless Chromium; close both when the block ends.
+
+    ``extra_args`` are added to :data:`CHROMIUM_ARGS`, e.g. an ``--enable-features=`` switch.
+    """
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=chromium_executable(),
             headless=True,
-            args=list(CHROMIUM_ARGS),
+            args=[*CHROMIUM_ARGS, *extra_args],
             **launch_options,
         )
         try:
