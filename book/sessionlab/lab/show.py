@@ -18,6 +18,7 @@ def show_source(obj) -> Code:
     Return it as a cell's last value: JupyterLab and the site render it highlighted, and nbval
     compares it with the committed output, so a change to taught code shows up in the chapter.
     """
+    obj = inspect.unwrap(obj)  # a registered factory: show the factory, not the registry's wrapper
     lines, first = inspect.getsourcelines(obj)
     path = Path(inspect.getsourcefile(obj)).resolve().relative_to(_PACKAGE_PARENT)
     first = max(first, 1)
