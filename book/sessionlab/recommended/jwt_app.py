@@ -1,165 +1,849 @@
-"""The stateless-JWT twin of the reference session app, for the chapters on the drawbacks.
+"""The one JWT app of the book, built from parts, with an option for each variant the chapters compare.
 
-:func:`create_jwt_app` logs a user in by handing out a stateless JWT that carries the
-user's role and profile, and then trusts that token alone: no lookup on any request. It is
-deliberately the design the essay criticises, built correctly (keys from ``secrets``, the
-book's :func:`~sessionlab.tokens.verify_token`), so that what the chapters measure is the
-design and not a bug.
+:func:`create_jwt_app` logs a user in by handing out a signed access token and then checks it
+on every request. With no options it is the stateless design the essay criticises, built
+correctly (keys from ``secrets``, the book's :func:`~sessionlab.recommended.tokens.verify_token`):
+no lookup on any request. Each option adds one remedy, and each remedy is a part kept here:
 
-Two options show what it takes to undo the drawbacks, and that both add server-side state
-consulted on every request:
+- ``deny_list``: the book's one "set of ``jti`` until ``exp``" (``MemoryJtiStore``,
+  ``RedisJtiStore`` of :mod:`sessionlab.recommended.webauth`)
+  or a deny-list that also refuses a whole user (:class:`MemoryDenyList`, :class:`RedisDenyList`,
+  :class:`CachedDenyList`, the last a per-process copy pushed by Redis pub/sub).
+- ``token_versions``: a :class:`TokenVersions` counter per user, read on every request.
+- ``refresh_tokens``: a :class:`RefreshTokenStore` of rotating refresh-token families.
+- ``role_from``: ``"token"`` (default) or ``"users"`` (the admin check reads the user table).
+- ``credential``: ``"header"`` (``Authorization: Bearer``) or ``"cookie"`` (an ``HttpOnly``,
+  ``Secure``, ``SameSite=Strict`` cookie named ``token``).
+- ``dpop``: a :class:`DPoPVerifier`; tokens are then sender-constrained (RFC 9449): bound to
+  the client's key by ``cnf.jkt`` and refused without a fresh proof signed by that key.
+- ``keys`` may be a :class:`KeyRing` (signing keys by ``kid``; rotating it logs everyone out).
 
-- ``deny_list``: a :class:`MemoryDenyList` or :class:`RedisDenyList`; ``POST /logout`` puts the
-  token's ``jti`` on it until the token's ``exp``, and every request asks it first.
-- ``fresh_roles=True``: the role is read from the user table on every request instead of from
-  the token (``app.users_lookups`` counts those reads).
+Every store here is safe under concurrent requests (a lock, or one atomic Redis command).
+Access tokens have ``typ: at+jwt``, DPoP proofs ``typ: dpop+jwt`` and refresh tokens are opaque,
+so no kind is accepted where another is expected.
 
-Endpoints: ``POST /login`` (form ``username``/``password``) returns ``{"access_token": ...}``;
-``GET /me`` and ``GET /profile`` answer from the token's claims; ``GET /admin`` needs the role
-``admin``; ``POST /logout``. Clients send ``Authorization: Bearer <token>``.
+Endpoints: ``POST /login`` (form ``username``/``password``) returns ``access_token``,
+``expires_in`` and, with refresh tokens, ``refresh_token``; ``POST /refresh`` (form
+``refresh_token``); ``POST /renew`` (sliding re-issue); ``GET /me``, ``GET /profile``, ``GET /admin`` (role ``admin``); ``POST /logout``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import json
 import secrets
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
+import redis
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, abort, jsonify, request
-from werkzeug.security import check_password_hash
 
-from sessionlab.recommended.tokens import KeyPair, issue_token, verify_token
+from sessionlab.lab.registry import registered_app
+from sessionlab.recommended.tokens import (
+    KeyPair,
+    b64url_encode,
+    generate_keys,
+    issue_token,
+    verify_token,
+)
+from sessionlab.recommended.webauth import (
+    MemoryJtiStore,
+    RedisJtiStore,
+    bearer_token,
+    check_password,
+)
 
-__all__ = ["AUDIENCE", "ISSUER", "MemoryDenyList", "RedisDenyList", "create_jwt_app"]
+__all__ = [
+    "AUDIENCE",
+    "ISSUER",
+    "bearer_token",
+    "KeyRing",
+    "UnknownKeyError",
+    "MemoryJtiStore",
+    "RedisJtiStore",
+    "MemoryDenyList",
+    "RedisDenyList",
+    "CachedDenyList",
+    "TokenVersions",
+    "RefreshTokenError",
+    "RefreshTokenReused",
+    "RefreshFamily",
+    "RefreshTokenStore",
+    "TokenRevokedError",
+    "StoreUnavailableError",
+    "InvalidDPoPProofError",
+    "DPoPKey",
+    "DPoPVerifier",
+    "jwk_thumbprint",
+    "access_token_hash",
+    "TokenService",
+    "create_jwt_app",
+]
 
 AUDIENCE = "https://api.example"
 ISSUER = "https://login.example"
+COOKIE_NAME = "token"
 
 
-class MemoryDenyList:
-    """Token IDs that must be refused before they expire, in a dict; ``lookups`` counts checks."""
+# --- keys ------------------------------------------------------------------------------------
 
-    def __init__(self, clock: Callable[[], float] = time.time):
-        self.clock = clock
-        self._entries: dict[str, float] = {}
-        self.lookups = 0
+
+class UnknownKeyError(jwt.InvalidTokenError):
+    """The token's ``kid`` names no key the server still holds."""
+
+
+class KeyRing:
+    """HS256 keys by ``kid``: sign with the newest, verify with any key still held."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, KeyPair] = {}
+        self._serial = 0
+        self._lock = threading.Lock()
+        self.current_kid = ""
+        self.rotate()
+
+    def rotate(self, *, keep_old: bool = False) -> str:
+        """Make a fresh key the signing key; without ``keep_old`` every older key is dropped."""
+        with self._lock:
+            self._serial += 1
+            kid = f"k{self._serial}"
+            keys = dict(self._keys) if keep_old else {}
+            keys[kid] = generate_keys("HS256")
+            self._keys, self.current_kid = keys, kid
+            return kid
+
+    def signing_key(self) -> tuple[str, KeyPair]:
+        with self._lock:
+            return self.current_kid, self._keys[self.current_kid]
+
+    def key_for(self, token: str) -> KeyPair:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise
+        except Exception as exc:  # a header that is JSON but not an object, say
+            raise jwt.DecodeError(f"unreadable header: {type(exc).__name__}") from None
+        keys = self._keys
+        if not isinstance(kid, str) or kid not in keys:
+            raise UnknownKeyError(f"no key with kid {kid!r}")
+        return keys[kid]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._keys)
 
-    def add(self, jti: str, expires_at: float) -> None:
-        """Refuse ``jti`` until ``expires_at``: after that the token's own ``exp`` refuses it."""
-        self._entries[jti] = expires_at
 
-    def contains(self, jti: str) -> bool:
+# --- the one "set of jti until exp" store, and deny-lists built on it -------------------------
+
+
+class MemoryDenyList(MemoryJtiStore):
+    """A jti store that can also refuse every token of a user issued up to a cut-off (``iat``)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, *, max_token_lifetime: int = 86400):
+        super().__init__(clock)
+        self.max_token_lifetime = max_token_lifetime
+        self._cutoffs: dict[str, float] = {}
+
+    def deny_token(self, claims: dict[str, Any]) -> None:
+        self.add(claims["jti"], claims["exp"])
+
+    def deny_user(self, user_id: str) -> None:
+        with self._lock:
+            self._cutoffs[user_id] = self.clock()
+
+    def is_denied(self, claims: dict[str, Any]) -> bool:
+        if self.contains(claims["jti"]):
+            return True
+        with self._lock:
+            cutoff = self._cutoffs.get(claims["sub"])
+        return cutoff is not None and claims["iat"] <= cutoff
+
+
+class RedisDenyList(RedisJtiStore):
+    """The same on Redis; :meth:`is_denied` asks for the token and its user in one ``MGET``."""
+
+    def __init__(
+        self,
+        client,
+        *,
+        prefix: str = "denied:",
+        clock: Callable[[], float] = time.time,
+        max_token_lifetime: int = 86400,
+    ):
+        super().__init__(client, prefix=prefix, clock=clock)
+        self.max_token_lifetime = int(max_token_lifetime)
+
+    def deny_token(self, claims: dict[str, Any]) -> None:
+        self.add(claims["jti"], claims["exp"])
+
+    def deny_user(self, user_id: str) -> None:
+        key = f"{self.prefix}user:{user_id}"
+        self.client.set(key, int(self.clock()), ex=self.max_token_lifetime)
+
+    def is_denied(self, claims: dict[str, Any]) -> bool:
         self.lookups += 1
-        expires_at = self._entries.get(jti)
-        if expires_at is None:
+        jti_hit, cutoff = self.client.mget(
+            f"{self.prefix}{claims['jti']}", f"{self.prefix}user:{claims['sub']}"
+        )
+        return jti_hit is not None or (cutoff is not None and claims["iat"] <= int(cutoff))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.client.scan_iter(match=f"{self.prefix}*"))
+
+
+class CachedDenyList:
+    """A deny-list held in each process and pushed by Redis pub/sub: no network lookup per request.
+
+    A revocation is written to Redis (so a process that starts later loads it) and published;
+    every process's listener thread applies it to its local :class:`MemoryDenyList`. A request
+    asks only the local copy (``remote_lookups`` stays 0). The price is a delay (publish to
+    applied, measured by the chapter) and a new failure mode: while the listener is not
+    subscribed, the copy may miss revocations, so :meth:`is_denied` raises
+    :class:`StoreUnavailableError` (fail closed) until it has resubscribed and reloaded.
+    Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        client,
+        *,
+        channel: str = "deny-list",
+        clock: Callable[[], float] = time.time,
+        max_token_lifetime: int = 86400,
+    ):
+        self.client = client
+        self.channel = channel
+        self.store = RedisDenyList(
+            client, prefix=f"{channel}:", clock=clock, max_token_lifetime=max_token_lifetime
+        )
+        self.local = MemoryDenyList(clock, max_token_lifetime=max_token_lifetime)
+        self.applied_at: dict[str, float] = {}  # jti or user -> time.perf_counter() when applied
+        self.remote_lookups = 0
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True, name="deny-list")
+        self._thread.start()
+        if not self._ready.wait(5):
+            raise StoreUnavailableError("could not subscribe to the deny-list channel")
+
+    @property
+    def lookups(self) -> int:
+        return self.local.lookups
+
+    def deny_token(self, claims: dict[str, Any]) -> None:
+        self.store.deny_token(claims)
+        message = {"jti": claims["jti"], "exp": claims["exp"]}
+        self.client.publish(self.channel, json.dumps(message))
+
+    def deny_user(self, user_id: str) -> None:
+        self.store.deny_user(user_id)
+        message = {"user": user_id, "at": self.local.clock()}
+        self.client.publish(self.channel, json.dumps(message))
+
+    def is_denied(self, claims: dict[str, Any]) -> bool:
+        if not self._ready.is_set():
+            raise StoreUnavailableError("deny-list copy is not subscribed: it may miss revocations")
+        return self.local.is_denied(claims)
+
+    def _apply(self, message: dict[str, Any]) -> None:
+        if "jti" in message:
+            self.local.add(str(message["jti"]), float(message["exp"]))
+            self.applied_at[str(message["jti"])] = time.perf_counter()
+        elif "user" in message:
+            with self.local._lock:
+                self.local._cutoffs[str(message["user"])] = float(message["at"])
+            self.applied_at[str(message["user"])] = time.perf_counter()
+
+    def _load(self) -> None:
+        """Copy what Redis holds (after subscribing, so nothing published meanwhile is lost)."""
+        prefix = self.store.prefix
+        for key in self.client.scan_iter(match=f"{prefix}*"):
+            name = key.decode()[len(prefix) :]
+            ttl = self.client.ttl(key)
+            if ttl <= 0:
+                continue
+            if name.startswith("user:"):
+                value = self.client.get(key)
+                if value is not None:
+                    self._apply({"user": name[5:], "at": float(value)})
+            else:
+                self._apply({"jti": name, "exp": self.local.clock() + ttl})
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.channel)
+                self._load()
+                self._ready.set()
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=0.05)
+                    if message is not None:
+                        self._apply(json.loads(message["data"]))
+            except (redis.exceptions.RedisError, OSError, ValueError):
+                self._ready.clear()
+                self._stop.wait(0.1)
+            finally:
+                with contextlib.suppress(Exception):
+                    pubsub.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def __enter__(self) -> CachedDenyList:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --- token versions and refresh tokens ---------------------------------------------------------
+
+
+class TokenVersions:
+    """A ``token_version`` column in the users table, read on every request.
+
+    A token carries the version it was issued under (``ver``); bumping the user's version
+    refuses all of that user's older tokens at once. The row read on every request also holds
+    the current role, so the check returns it: the token's own ``role`` claim is no longer used.
+    """
+
+    def __init__(self, users: dict[str, dict[str, Any]]):
+        self.users = users
+        self.lookups = 0
+        self._lock = threading.Lock()
+
+    def current(self, user_id: str) -> tuple[int, str]:
+        """The user's token version and role, as the database says now."""
+        with self._lock:
+            self.lookups += 1
+            row = self.users[user_id]
+            return row.get("token_version", 0), row["role"]
+
+    def bump(self, user_id: str) -> int:
+        with self._lock:
+            row = self.users[user_id]
+            row["token_version"] = row.get("token_version", 0) + 1
+            return row["token_version"]
+
+
+class RefreshTokenError(Exception):
+    """The refresh token is unknown, expired, bound to another key, or its family was revoked."""
+
+
+class RefreshTokenReused(RefreshTokenError):
+    """A refresh token that was already exchanged came back: the whole family is now revoked."""
+
+
+@dataclass
+class RefreshFamily:
+    """One login's chain of refresh tokens: the server keeps only the digest of the newest."""
+
+    user_id: str
+    created_at: float
+    current_digest: bytes
+    generation: int = 0
+    revoked: bool = False
+    jkt: str | None = None  # the DPoP key the family is bound to, if any
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+class RefreshTokenStore:
+    """Refresh tokens with rotation and reuse detection (RFC 9700 §4.14.2), one record per login.
+
+    A token is ``<family id>.<secret>``. Each exchange replaces the family's secret, so every
+    token works once; presenting an older one means two parties hold the chain, and the whole
+    family is revoked because the server cannot tell which of them is the thief. A family
+    issued with ``jkt`` is also sender-constrained: only a request proving that key may use it.
+    """
+
+    def __init__(self, *, lifetime: int, clock: Callable[[], float] = time.time):
+        self.lifetime = lifetime
+        self.clock = clock
+        self._families: dict[str, RefreshFamily] = {}
+        self._lock = threading.Lock()
+        self.lookups = 0
+
+    def issue(self, user_id: str, *, jkt: str | None = None) -> str:
+        """Start a family at login and return its first refresh token."""
+        family_id, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
+        family = RefreshFamily(user_id, self.clock(), _digest(secret), jkt=jkt)
+        with self._lock:
+            self._families[family_id] = family
+        return f"{family_id}.{secret}"
+
+    def rotate(self, token: str, *, jkt: str | None = None) -> tuple[str, str]:
+        """Exchange a refresh token for its successor; returns ``(user_id, new_token)``."""
+        family_id, _, secret = token.partition(".")
+        with self._lock:
+            self.lookups += 1
+            family = self._families.get(family_id)
+            if family is None or family.revoked or self.clock() - family.created_at > self.lifetime:
+                raise RefreshTokenError("unknown, expired or revoked refresh token")
+            if family.jkt is not None and jkt != family.jkt:
+                raise RefreshTokenError("refresh token is bound to another key")
+            if not hmac.compare_digest(_digest(secret), family.current_digest):
+                family.revoked = True
+                raise RefreshTokenReused(f"generation {family.generation} was already replaced")
+            new_secret = secrets.token_urlsafe(32)
+            family.current_digest = _digest(new_secret)
+            family.generation += 1
+            return family.user_id, f"{family_id}.{new_secret}"
+
+    def revoke_user(self, user_id: str) -> int:
+        """Revoke every family of a user (log out everywhere); returns how many were live."""
+        with self._lock:
+            live = [f for f in self._families.values() if f.user_id == user_id and not f.revoked]
+            for family in live:
+                family.revoked = True
+            return len(live)
+
+    def records_for(self, user_id: str) -> int:
+        with self._lock:
+            return sum(f.user_id == user_id for f in self._families.values())
+
+    def __len__(self) -> int:
+        return len(self._families)
+
+
+# --- DPoP (RFC 9449) -----------------------------------------------------------------------------
+
+
+class InvalidDPoPProofError(jwt.InvalidTokenError):
+    """The DPoP proof is missing, malformed, stale, replayed, or not made by the bound key."""
+
+
+def jwk_thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 thumbprint: SHA-256 of the required members, sorted, no whitespace, base64url."""
+    required = {
+        "EC": ("crv", "kty", "x", "y"),
+        "RSA": ("e", "kty", "n"),
+        "OKP": ("crv", "kty", "x"),
+    }
+    members = required.get(jwk.get("kty"))
+    if members is None or not all(isinstance(jwk.get(m), str) for m in members):
+        raise InvalidDPoPProofError("unsupported or incomplete public key")
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
+
+
+def access_token_hash(access_token: str) -> str:
+    """The ``ath`` claim: base64url SHA-256 of the access token's ASCII bytes (RFC 9449 §4.2)."""
+    return b64url_encode(hashlib.sha256(access_token.encode("ascii")).digest())
+
+
+class DPoPKey:
+    """A client's DPoP key pair (P-256) and the proofs it signs.
+
+    In a browser this is a WebCrypto key made with ``extractable: false``: script in the page
+    cannot read it, but can ask it to sign. :meth:`signer` models exactly that: a function that
+    signs proofs and exposes no key.
+    """
+
+    def __init__(self) -> None:
+        self._private = ec.generate_private_key(ec.SECP256R1())
+        numbers = self._private.public_key().public_numbers()
+        self.public_jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+            "y": b64url_encode(numbers.y.to_bytes(32, "big")),
+        }
+        self.thumbprint = jwk_thumbprint(self.public_jwk)
+
+    def proof(self, htm: str, htu: str, *, access_token: str | None = None, now: float) -> str:
+        claims = {"jti": secrets.token_urlsafe(16), "htm": htm, "htu": htu, "iat": int(now)}
+        if access_token is not None:
+            claims["ath"] = access_token_hash(access_token)
+        headers = {"typ": "dpop+jwt", "jwk": self.public_jwk}
+        return jwt.encode(claims, self._private, algorithm="ES256", headers=headers)
+
+    def signer(self) -> Callable[..., str]:
+        """Sign proofs without handing out the key (what a non-extractable key allows)."""
+        return self.proof
+
+
+class DPoPVerifier:
+    """Checks DPoP proofs (RFC 9449 §4.3): signature by the embedded public key, ``typ``,
+    ``htm``, ``htu``, ``iat`` within ``max_age``, ``ath`` and the key thumbprint; and that the
+    proof's ``jti`` was never seen, which needs a replay cache (a jti store): state again.
+    """
+
+    def __init__(self, replay_cache, *, max_age: int = 60, clock: Callable[[], float] = time.time):
+        self.replay_cache = replay_cache
+        self.max_age = max_age
+        self.clock = clock
+
+    def verify(
+        self,
+        proof: str | None,
+        *,
+        htm: str,
+        htu: str,
+        access_token: str | None = None,
+        jkt: str | None = None,
+    ) -> str:
+        """The thumbprint of the proof's key; raises :class:`InvalidDPoPProofError`."""
+        if not proof or len(proof) > 4096:
+            raise InvalidDPoPProofError("missing or oversized DPoP proof")
+        try:
+            header = jwt.get_unverified_header(proof)
+            jwk = header.get("jwk")
+            if header.get("typ") != "dpop+jwt" or header.get("alg") != "ES256":
+                raise InvalidDPoPProofError("not a dpop+jwt proof signed with ES256")
+            if not isinstance(jwk, dict) or "d" in jwk or jwk.get("crv") != "P-256":
+                raise InvalidDPoPProofError("the proof must carry a P-256 public key")
+            thumbprint = jwk_thumbprint(jwk)
+            public = jwt.PyJWK(jwk, algorithm="ES256").key
+            claims = jwt.decode(
+                proof, public, algorithms=["ES256"], options={"require": ["jti", "iat"]}
+            )
+        except InvalidDPoPProofError:
+            raise
+        except Exception as exc:  # PyJWT, cryptography and bad JSON members alike
+            raise InvalidDPoPProofError(f"bad proof: {type(exc).__name__}") from None
+        now = self.clock()
+        if claims.get("htm") != htm or claims.get("htu") != htu:
+            raise InvalidDPoPProofError("proof made for another request")
+        iat = claims["iat"]
+        if not isinstance(iat, int) or abs(now - iat) > self.max_age:
+            raise InvalidDPoPProofError("proof too old or from the future")
+        if access_token is not None and claims.get("ath") != access_token_hash(access_token):
+            raise InvalidDPoPProofError("proof made for another access token")
+        if jkt is not None and not hmac.compare_digest(thumbprint, jkt):
+            raise InvalidDPoPProofError("proof signed by another key than the token is bound to")
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not self.replay_cache.claim(jti, iat + self.max_age + 1):
+            raise InvalidDPoPProofError("proof replayed")
+        return thumbprint
+
+
+# --- issuing and checking ------------------------------------------------------------------------
+
+
+class TokenRevokedError(jwt.InvalidTokenError):
+    """The token is well-formed and unexpired, but the server has revoked it."""
+
+
+class StoreUnavailableError(Exception):
+    """The store a revocation check needs is down, and the service is set to fail closed."""
+
+
+class TokenService:
+    """Issue and check access tokens for one configuration of the app.
+
+    With nothing but keys it is a stateless JWT service; a deny-list or :class:`TokenVersions`
+    adds a server-side check to :meth:`authenticate`. ``fail_open=True`` weakens the default:
+    while the deny-list is unreachable, nothing is refused.
+    """
+
+    def __init__(
+        self,
+        users: dict[str, dict[str, Any]],
+        keys: KeyPair | KeyRing,
+        *,
+        access_lifetime: int,
+        deny_list=None,
+        fail_open: bool = False,
+        token_versions: TokenVersions | None = None,
+        clock: Callable[[], float] = time.time,
+        audience: str = AUDIENCE,
+        issuer: str = ISSUER,
+    ):
+        self.users = users
+        self.keys = keys
+        self.access_lifetime = access_lifetime
+        self.deny_list = deny_list
+        self.fail_open = fail_open
+        self.token_versions = token_versions
+        self.clock = clock
+        self.audience, self.issuer = audience, issuer
+        self.issued = 0
+        self._lock = threading.Lock()
+
+    @property
+    def keyring(self) -> KeyPair | KeyRing:
+        return self.keys
+
+    def issue_access(
+        self, user_id: str, *, jkt: str | None = None, auth_time: int | None = None
+    ) -> str:
+        """A signed access token with the user's role (and profile) as the database says now."""
+        row = self.users[user_id]
+        claims = {"sub": user_id, "role": row["role"], "jti": secrets.token_urlsafe(16)}
+        if "website" in row:
+            claims["website"] = row["website"]
+        if self.token_versions is not None:
+            claims["ver"] = row.get("token_version", 0)
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time)
+        kid, keys = self.keys.signing_key() if isinstance(self.keys, KeyRing) else (None, self.keys)
+        with self._lock:
+            self.issued += 1
+        return issue_token(
+            claims,
+            keys,
+            now=int(self.clock()),
+            lifetime=self.access_lifetime,
+            audience=self.audience,
+            issuer=self.issuer,
+            kid=kid,
+        )
+
+    def authenticate(self, token: str) -> dict[str, Any]:
+        """The claims of a valid, unrevoked token; raises a :class:`jwt.PyJWTError` subclass otherwise."""
+        keys = self.keys.key_for(token) if isinstance(self.keys, KeyRing) else self.keys
+        claims = verify_token(token, keys, audience=self.audience, issuer=self.issuer)
+        if not isinstance(claims.get("jti"), str):
+            raise jwt.MissingRequiredClaimError("jti")
+        if self.deny_list is not None:
+            try:
+                if hasattr(self.deny_list, "is_denied"):
+                    denied = self.deny_list.is_denied(claims)
+                else:
+                    denied = self.deny_list.contains(claims["jti"])
+            except (redis.exceptions.ConnectionError, StoreUnavailableError):
+                if not self.fail_open:
+                    raise StoreUnavailableError(
+                        "deny-list unreachable: refusing every token"
+                    ) from None
+                denied = False  # fail open: the deny-list is down, so nothing is refused
+            if denied:
+                raise TokenRevokedError("token is on the deny-list")
+        if self.token_versions is not None:
+            version, role = self.token_versions.current(claims["sub"])
+            if claims.get("ver") != version:
+                raise TokenRevokedError("token version is out of date")
+            claims = {**claims, "role": role}
+        return claims
+
+    def revoke_token(self, claims: dict[str, Any]) -> bool:
+        """Refuse this token from now on; ``False`` when there is no deny-list to put it on."""
+        if self.deny_list is None:
             return False
-        if self.clock() >= expires_at:
-            del self._entries[jti]
-            return False
+        if hasattr(self.deny_list, "deny_token"):
+            self.deny_list.deny_token(claims)
+        else:
+            self.deny_list.add(claims["jti"], claims["exp"])
         return True
 
 
-class RedisDenyList:
-    """The same on Redis: one key per denied ``jti`` with a TTL up to the token's ``exp``."""
+def _sample():
+    from sessionlab.lab.fixtures import make_users
 
-    def __init__(self, client, *, prefix: str = "denied:", clock: Callable[[], float] = time.time):
-        self.client = client
-        self.prefix = prefix
-        self.clock = clock
-        self.lookups = 0
+    users = make_users(alice=("correct horse battery staple", "admin"), bob=("pw-bob-1234", "user"))
+    keys = generate_keys("HS256")
+    yield "stateless", create_jwt_app(keys, users, lifetime=300)
+    yield (
+        "cookie, role from users",
+        create_jwt_app(keys, users, lifetime=300, credential="cookie", role_from="users"),
+    )
+    yield "deny-list", create_jwt_app(keys, users, lifetime=300, deny_list=MemoryDenyList())
+    yield (
+        "token versions, key ring",
+        create_jwt_app(KeyRing(), users, lifetime=300, token_versions=TokenVersions(users)),
+    )
+    yield (
+        "refresh tokens",
+        create_jwt_app(keys, users, lifetime=300, refresh_tokens=RefreshTokenStore(lifetime=3600)),
+    )
+    yield (
+        "DPoP with refresh tokens",
+        create_jwt_app(
+            keys,
+            users,
+            lifetime=300,
+            refresh_tokens=RefreshTokenStore(lifetime=3600),
+            dpop=DPoPVerifier(MemoryJtiStore()),
+        ),
+    )
 
-    def add(self, jti: str, expires_at: float) -> None:
-        ttl = int(expires_at - self.clock())
-        if ttl > 0:
-            self.client.set(f"{self.prefix}{jti}", b"1", ex=ttl)
 
-    def contains(self, jti: str) -> bool:
-        self.lookups += 1
-        return bool(self.client.exists(f"{self.prefix}{jti}"))
-
-
+@registered_app("jwt app", sample=_sample)
 def create_jwt_app(
-    keys: KeyPair,
+    keys: KeyPair | KeyRing,
     users: dict[str, dict[str, Any]],
     *,
     lifetime: int,
-    deny_list: MemoryDenyList | RedisDenyList | None = None,
+    deny_list=None,
     fresh_roles: bool = False,
     clock: Callable[[], float] = time.time,
+    credential: str = "header",
+    role_from: str = "token",
+    token_versions: TokenVersions | None = None,
+    refresh_tokens: RefreshTokenStore | None = None,
+    dpop: DPoPVerifier | None = None,
+    fail_open: bool = False,
+    sliding_renewal: int | None = None,
+    service: TokenService | None = None,
 ) -> Flask:
-    """A stateless-JWT API; ``app.config["JWT_KEYS"]`` holds the key and may be replaced (rotation)."""
+    """The JWT app. ``app.service`` issues and checks tokens; ``app.config["JWT_KEYS"]`` holds the
+    keys and may be replaced (rotation). ``fresh_roles=True`` is ``role_from="users"``.
+    ``sliding_renewal``: ``POST /renew`` trades a valid access token for a fresh one, up to that
+    many seconds after the login (``auth_time``); whoever holds a copy can renew it too.
+    ``app.users_lookups`` counts the reads of the user table that ``role_from="users"`` makes.
+    """
+    if credential not in ("header", "cookie") or role_from not in ("token", "users"):
+        raise ValueError("credential is 'header' or 'cookie'; role_from is 'token' or 'users'")
+    if dpop is not None and credential != "header":
+        raise ValueError("DPoP proofs travel in headers: use credential='header'")
+    if service is None:
+        service = TokenService(
+            users,
+            keys,
+            access_lifetime=lifetime,
+            deny_list=deny_list,
+            fail_open=fail_open,
+            token_versions=token_versions,
+            clock=clock,
+        )
     app = Flask(__name__)
-    app.config["JWT_KEYS"] = keys
-    app.users_lookups = 0  # reads of the user table made by /admin with fresh_roles
+    app.service = service
+    app.config["JWT_KEYS"] = service.keys
+    app.users_lookups = 0
+    roles_from_users = fresh_roles or role_from == "users"
 
-    def claims_of_request() -> dict[str, Any]:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme != "Bearer" or not token:
-            abort(401)
+    def presented_token() -> str | None:
+        if credential == "cookie":
+            return request.cookies.get(COOKIE_NAME) or None
+        return bearer_token(request.headers.get("Authorization", ""), "DPoP" if dpop else "Bearer")
+
+    def proof_key(access_token: str | None = None, jkt: str | None = None) -> str:
         try:
-            claims = verify_token(token, app.config["JWT_KEYS"], audience=AUDIENCE, issuer=ISSUER)
+            return dpop.verify(
+                request.headers.get("DPoP"),
+                htm=request.method,
+                htu=request.base_url,
+                access_token=access_token,
+                jkt=jkt,
+            )
+        except InvalidDPoPProofError:
+            abort(401)
+
+    def current_claims() -> dict[str, Any]:
+        token = presented_token()
+        if token is None:
+            abort(401)
+        service.keys = app.config["JWT_KEYS"]
+        try:
+            claims = service.authenticate(token)
         except jwt.PyJWTError:
             abort(401)
-        if deny_list is not None and deny_list.contains(claims["jti"]):
-            abort(401)
+        except StoreUnavailableError:
+            abort(503)
+        if dpop is not None:
+            bound = (
+                claims.get("cnf", {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
+            )
+            if not isinstance(bound, str):
+                abort(401)
+            proof_key(token, bound)
         return claims
+
+    def token_response(
+        user_id: str, refresh_token: str | None, jkt: str | None, auth_time: int | None = None
+    ):
+        service.keys = app.config["JWT_KEYS"]
+        if sliding_renewal is not None and auth_time is None:
+            auth_time = int(service.clock())
+        access = service.issue_access(user_id, jkt=jkt, auth_time=auth_time)
+        body = {"access_token": access, "expires_in": service.access_lifetime}
+        if dpop is not None:
+            body["token_type"] = "DPoP"
+        if refresh_token is not None:
+            body["refresh_token"] = refresh_token
+        response = jsonify(body)
+        if credential == "cookie":
+            response.set_cookie(
+                COOKIE_NAME,
+                access,
+                max_age=service.access_lifetime,
+                path="/",
+                httponly=True,
+                secure=True,
+                samesite="Strict",
+            )
+        return response
 
     @app.post("/login")
     def login():
         username = request.form.get("username", "")
-        user = users.get(username)
-        if user is None or not check_password_hash(
-            user["password_hash"], request.form.get("password", "")
-        ):
+        if not check_password(users, username, request.form.get("password", "")):
             abort(401)
-        claims = {"sub": username, "role": user["role"], "jti": secrets.token_urlsafe(16)}
-        if "website" in user:
-            claims["website"] = user["website"]
-        token = issue_token(
-            claims,
-            app.config["JWT_KEYS"],
-            now=int(clock()),
-            lifetime=lifetime,
-            audience=AUDIENCE,
-            issuer=ISSUER,
-        )
-        return jsonify(access_token=token)
+        jkt = proof_key() if dpop is not None else None
+        refresh = refresh_tokens.issue(username, jkt=jkt) if refresh_tokens is not None else None
+        return token_response(username, refresh, jkt)
+
+    @app.post("/refresh")
+    def refresh():
+        if refresh_tokens is None:
+            abort(404)
+        jkt = proof_key() if dpop is not None else None
+        try:
+            user_id, new_refresh = refresh_tokens.rotate(
+                request.form.get("refresh_token", ""), jkt=jkt
+            )
+        except RefreshTokenReused:
+            return jsonify(error="refresh token reused: family revoked"), 401
+        except RefreshTokenError:
+            return jsonify(error="invalid refresh token"), 401
+        return token_response(user_id, new_refresh, jkt)
+
+    @app.post("/renew")
+    def renew():
+        if sliding_renewal is None:
+            abort(404)
+        claims = current_claims()
+        auth_time = claims.get("auth_time")
+        if not isinstance(auth_time, int) or service.clock() - auth_time > sliding_renewal:
+            abort(401)
+        jkt = claims["cnf"]["jkt"] if dpop is not None else None
+        return token_response(claims["sub"], None, jkt, auth_time)
 
     @app.get("/me")
     def me():
-        claims = claims_of_request()
+        claims = current_claims()
         return jsonify(user=claims["sub"], role=claims["role"])
 
     @app.get("/profile")
     def profile():
-        claims = claims_of_request()
+        claims = current_claims()
         return jsonify(user=claims["sub"], website=claims.get("website"))
 
     @app.get("/admin")
     def admin():
-        claims = claims_of_request()
-        if fresh_roles:
+        claims = current_claims()
+        role = claims["role"]
+        if roles_from_users:
             # A lookup per request: the token no longer decides, the database does.
             app.users_lookups += 1
             role = users.get(claims["sub"], {}).get("role")
-        else:
-            role = claims["role"]
         if role != "admin":
             abort(403)
         return jsonify(admin=claims["sub"])
 
     @app.post("/logout")
     def logout():
-        claims = claims_of_request()
-        if deny_list is None:
-            # Nothing on the server to delete: the client forgets the token, any copy lives on.
-            return jsonify(logged_out=True, server_state_changed=False)
-        deny_list.add(claims["jti"], claims["exp"])
-        return jsonify(logged_out=True, server_state_changed=True)
+        claims = current_claims()
+        changed = service.revoke_token(claims)
+        # Without a deny-list there is nothing on the server to delete: any copy lives on.
+        response = jsonify(logged_out=True, server_state_changed=changed)
+        if credential == "cookie":
+            response.delete_cookie(
+                COOKIE_NAME, path="/", secure=True, httponly=True, samesite="Strict"
+            )
+        return response
 
     return app
