@@ -13,6 +13,7 @@ import contextlib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,16 @@ class WireTap:
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://{LOOPBACK}:{self.port}"
+
+    def wait_for_captures(self, count: int = 1, timeout: float = 5.0) -> list[Capture]:
+        """The first ``count`` captures, waiting up to ``timeout`` seconds for them to arrive
+        (the tap records a request just after answering it)."""
+        deadline = time.monotonic() + timeout
+        while len(self.captures) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self.captures)} of {count} requests captured")
+            time.sleep(0.005)
+        return self.captures[:count]
 
 
 def _serve_plain(conn: socket.socket) -> tuple[bytes, bytes]:
