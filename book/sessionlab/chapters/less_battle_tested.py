@@ -233,7 +233,8 @@ def _pyjwt(style):
             kwargs = {"algorithms": [jwt.get_unverified_header(token).get("alg")]}
         else:
             key, options, kwargs = None, {"verify_signature": False}, {}
-        jwt.decode(token, key, options=options, **kwargs)
+        # The decode-only style runs without algorithms on purpose: verification is off.
+        jwt.decode(token, key, options=options, **kwargs)  # without algorithms (decode only)
 
     return run
 
@@ -257,7 +258,7 @@ def _joserfc(style):
                 exp={"essential": True},
             ).validate(decoded.claims)
         else:
-            jwt.decode(token, key)  # hurried: claims never validated (a separate step in joserfc)
+            jwt.decode(token, key)  # hurried: without algorithms, claims never validated
 
     return run
 
@@ -295,7 +296,8 @@ def _authlib(style):
             options["exp"] = {"essential": True}
             JsonWebToken([d.algorithm]).decode(token, key, claims_options=options).validate(now=now)
         else:
-            jwt.decode(token, key if key is not None else d.own_key)  # no .validate()
+            key = key if key is not None else d.own_key
+            jwt.decode(token, key)  # without algorithms, and no .validate()
 
     return run
 
@@ -538,4 +540,427 @@ LIBRARY_MATRIX_ACCEPTED: dict[str, list[str]] = {
         "jsonwebtoken, documented",
         "jsonwebtoken, hurried",
     ],
+}
+
+
+# --- ASVS 5.0 V9 (self-contained tokens), scored from the gallery's outcomes -------------------
+# These rows and the CVE history below are data, not broken code: they are the chapter's yardsticks.
+
+#: OWASP ASVS 5.0.0, V9 Self-contained Tokens: each requirement, in short, and the gallery rows
+#: that test it. A verifier passes a requirement when it refuses every one of those rows.
+#: 9.2.4 binds the token *issuer* (one key for several audiences needs an audience restriction),
+#: so no verifier can pass or fail it: it is N/A for every column.
+ASVS_V9: dict[str, tuple[str, tuple[str, ...]]] = {
+    "v5.0.0-9.1.1": (
+        "validated by signature or MAC before the contents are accepted",
+        ("signature never verified (payload edited)", "null signature (RS256, empty)"),
+    ),
+    "v5.0.0-9.1.2": (
+        "only allowlisted algorithms, never 'None'; key confusion prevented",
+        (
+            "alg: none",
+            "alg: None",
+            "alg: NONE",
+            "RS256 → HS256 key confusion",
+            "JWE encrypted to the public key",
+        ),
+    ),
+    "v5.0.0-9.1.3": (
+        "keys only from trusted, pre-configured sources (jku, x5u, jwk allowlisted)",
+        (
+            "jku → attacker's key set",
+            "x5u → attacker's certificate",
+            "embedded jwk header",
+            "kid path traversal → empty key",
+            "kid SQL injection → chosen key",
+        ),
+    ),
+    "v5.0.0-9.2.1": (
+        "accepted only within its validity time span (nbf and exp)",
+        ("expired an hour ago", "not valid yet (nbf)"),
+    ),
+    "v5.0.0-9.2.2": (
+        "the correct type for the intended purpose (access token, not ID token)",
+        ("ID token used as access token",),
+    ),
+    "v5.0.0-9.2.3": (
+        "only tokens meant for this service (aud against an allowlist)",
+        ("issued for another audience",),
+    ),
+    "v5.0.0-9.2.4": ("issuer: one key for several audiences needs an audience restriction", ()),
+}
+
+
+def asvs_v9(outcomes: dict[str, str]) -> dict[str, str]:
+    """PASS / FAIL / N/A per ASVS V9 requirement for one verifier, with the evidence.
+
+    ``outcomes`` maps each gallery row to ``"accepted"`` or the refusal's error. A FAIL names the
+    rows that were accepted. Nothing here asserts: the chapter asserts the whole matrix.
+    """
+    verdicts = {}
+    for requirement, (_, rows) in ASVS_V9.items():
+        if not rows:
+            verdicts[requirement] = "N/A (issuer's duty)"
+            continue
+        missing = [row for row in rows if row not in outcomes]
+        if missing:
+            raise KeyError(f"{requirement}: the gallery has no row {missing[0]!r}")
+        accepted = [row for row in rows if outcomes[row] == "accepted"]
+        verdicts[requirement] = f"FAIL: {'; '.join(accepted)}" if accepted else "PASS"
+    return verdicts
+
+
+# --- CVE history: one rule, both sides, the same period -----------------------------------------
+
+CVE_RULE = (
+    "Every CVE published from 2013 to the book's date whose record (NVD, CVE or GitHub advisory) "
+    "says that a bug in a tested package, or in the code that package uses to check its "
+    "credential, let a request be accepted under a credential it should not be accepted under: "
+    "forged, another user's, or one that should be dead. Denial of service, XSS, open redirects "
+    "and data leaks that give no credential are out, on both sides. Session side: Django's "
+    "sessions and auth, Flask and Werkzeug, Rack and rack-session, express-session and "
+    "cookie-signature. JWT side: PyJWT, joserfc, jwcrypto, Authlib, jsonwebtoken, jose."
+)
+
+#: What the attacker gets, from worst to least bad.
+CVE_IMPACTS = (
+    "forge a credential without the key",
+    "take over another user's session or token",
+    "accept a genuine credential outside its rules",
+    "keep or revive a credential that should be dead",
+)
+
+#: The records found by the rule. Each row was checked against the record named in "record".
+CVE_HISTORY: list[dict[str, str | int]] = [
+    # Session frameworks
+    {
+        "side": "session",
+        "cve": "CVE-2013-0263",
+        "year": 2013,
+        "package": "Rack",
+        "affected": "1.1–1.5 before 1.1.6/1.2.8/1.3.10/1.4.5/1.5.2",
+        "what": "HMAC of Rack::Session::Cookie compared in variable time: cookie guessed, "
+        "privileges gained, code executed",
+        "impact": CVE_IMPACTS[0],
+        "record": "GHSA-xc85-32mf-xpv8",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2014-0482",
+        "year": 2014,
+        "package": "Django",
+        "affected": "before 1.4.14, 1.5.9, 1.6.6, 1.7c3",
+        "what": "RemoteUserMiddleware with RemoteUserBackend: authenticated users hijack sessions",
+        "impact": CVE_IMPACTS[1],
+        "record": "NVD CVE-2014-0482",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2015-3982",
+        "year": 2015,
+        "package": "Django",
+        "affected": "1.8 before 1.8.2",
+        "what": "cached_db session.flush() set an empty session key that users then shared",
+        "impact": CVE_IMPACTS[1],
+        "record": "NVD CVE-2015-3982",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2016-1000236",
+        "year": 2016,
+        "package": "cookie-signature (express-session's signer)",
+        "affected": "before 1.0.6 (record); 1.0.4 (GHSA)",
+        "what": "signature compared in variable time: signed cookie guessable",
+        "impact": CVE_IMPACTS[0],
+        "record": "CVE record; GHSA-92vm-wfm5-mxvv",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2019-16782",
+        "year": 2019,
+        "package": "Rack",
+        "affected": "before 1.6.12 and 2.0.8",
+        "what": "session ID found by timing the store's lookup: session hijacked",
+        "impact": CVE_IMPACTS[1],
+        "record": "GHSA-hrqr-hxpp-chr3",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2023-30861",
+        "year": 2023,
+        "package": "Flask",
+        "affected": "before 2.2.5, 2.3.x before 2.3.2",
+        "what": "no Vary: Cookie on a refreshed permanent session: a caching proxy hands one "
+        "client's session cookie to others",
+        "impact": CVE_IMPACTS[1],
+        "record": "NVD CVE-2023-30861",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2025-46336",
+        "year": 2025,
+        "package": "rack-session",
+        "affected": "2.0.0 to before 2.1.1",
+        "what": "Rack::Session::Pool: a long request restores a session the user logged out of",
+        "impact": CVE_IMPACTS[3],
+        "record": "GHSA-9j94-67jr-4cqj",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2025-47278",
+        "year": 2025,
+        "package": "Flask",
+        "affected": "3.1.0",
+        "what": "SECRET_KEY_FALLBACKS reversed: cookies signed with a retired key",
+        "impact": CVE_IMPACTS[3],
+        "record": "NVD CVE-2025-47278",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2026-39324",
+        "year": 2026,
+        "package": "rack-session",
+        "affected": "2.0.0 to before 2.1.2",
+        "what": "Rack::Session::Cookie with secrets: a cookie that fails decryption falls back to "
+        "a default decoder and is accepted without any secret",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2026-39324",
+    },
+    # JWT libraries
+    {
+        "side": "JWT",
+        "cve": "CVE-2015-9235",
+        "year": 2015,
+        "package": "jsonwebtoken",
+        "affected": "before 4.2.2",
+        "what": "HS256 token verified with an RSA public key",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2015-9235",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2017-11424",
+        "year": 2017,
+        "package": "PyJWT",
+        "affected": "1.5.0 and earlier",
+        "what": "PKCS#1 PEM public keys not refused as HMAC secrets: key confusion",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2017-11424",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2022-23539",
+        "year": 2022,
+        "package": "jsonwebtoken",
+        "affected": "8.5.1 and earlier",
+        "what": "legacy, insecure key types accepted for verification",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2022-23539",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2022-23540",
+        "year": 2022,
+        "package": "jsonwebtoken",
+        "affected": "8.5.1 and earlier",
+        "what": "verify() without algorithms falls back to none",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2022-23540",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2022-23541",
+        "year": 2022,
+        "package": "jsonwebtoken",
+        "affected": "8.5.1 and earlier",
+        "what": "key callback lets RS tokens verify as HS256",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2022-23541",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2022-29217",
+        "year": 2022,
+        "package": "PyJWT",
+        "affected": "1.5.0 to 2.3.0",
+        "what": "OpenSSH public keys not refused as HMAC secrets",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2022-29217",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2022-3102",
+        "year": 2022,
+        "package": "jwcrypto",
+        "affected": "before 1.4",
+        "what": "a JWE encrypted to the public key accepted where a signed JWS was expected",
+        "impact": CVE_IMPACTS[0],
+        "record": "jwcrypto 1.4 notes",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2024-37568",
+        "year": 2024,
+        "package": "Authlib",
+        "affected": "before 1.3.1",
+        "what": "HMAC verification with an asymmetric public key when decode names no algorithm",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2024-37568",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2024-53861",
+        "year": 2024,
+        "package": "PyJWT",
+        "affected": "2.10.0",
+        "what": "iss checked as a substring: another issuer's token accepted",
+        "impact": CVE_IMPACTS[2],
+        "record": "NVD CVE-2024-53861",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2025-59420",
+        "year": 2025,
+        "package": "Authlib",
+        "affected": "before 1.6.4",
+        "what": "unknown crit header parameters accepted",
+        "impact": CVE_IMPACTS[2],
+        "record": "GHSA (Authlib)",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-27962",
+        "year": 2026,
+        "package": "Authlib",
+        "affected": "before 1.6.9",
+        "what": "with key=None, the key in the token's jwk header verifies the token",
+        "impact": CVE_IMPACTS[0],
+        "record": "GHSA-wvwj-cvrp-7pv5",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-28498",
+        "year": 2026,
+        "package": "Authlib",
+        "affected": "before 1.6.9",
+        "what": "ID token at_hash/c_hash check fails open on an unknown alg",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2026-28498",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-28802",
+        "year": 2026,
+        "package": "Authlib",
+        "affected": "1.6.5 to before 1.6.7",
+        "what": "alg: none with an empty signature passes verification",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2026-28802",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-32597",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "before 2.12.0",
+        "what": "unknown crit extensions accepted",
+        "impact": CVE_IMPACTS[2],
+        "record": "GHSA-752w-5fwx-jx9f",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-48526",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "before 2.13.0",
+        "what": "a public-key JWK accepted as an HMAC secret",
+        "impact": CVE_IMPACTS[0],
+        "record": "NVD CVE-2026-48526",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-102266",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "per GHSA-9j54-fg26-wv3r",
+        "what": "PyJWK accepts empty HMAC keys, bypassing the empty-key check",
+        "impact": CVE_IMPACTS[0],
+        "record": "GHSA-9j54-fg26-wv3r",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-102273",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "2.13.0 to before 2.14.0",
+        "what": "HMAC key guard misses nested public JWK forms: key confusion",
+        "impact": CVE_IMPACTS[0],
+        "record": "CVE record (Ubuntu tracker)",
+    },
+]
+
+
+def cve_counts() -> dict[str, dict[str, int]]:
+    """Records per side and per impact, in the order of :data:`CVE_IMPACTS`."""
+    counts = {side: dict.fromkeys(CVE_IMPACTS, 0) for side in ("session", "JWT")}
+    for row in CVE_HISTORY:
+        counts[str(row["side"])][str(row["impact"])] += 1
+    return counts
+
+
+#: Chapter 24's ASVS V9 matrix, asserted as a whole: for each requirement, the verifiers that FAIL.
+ASVS_V9_FAILS: dict[str, list[str]] = {
+    "v5.0.0-9.1.1": ["PyJWT, decode only", "jose, decode only", "jsonwebtoken, decode only"],
+    "v5.0.0-9.1.2": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+        "naive verifier",
+    ],
+    "v5.0.0-9.1.3": [
+        "PyJWT, decode only",
+        "jose, decode only",
+        "jsonwebtoken, decode only",
+        "naive verifier",
+    ],
+    "v5.0.0-9.2.1": [
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "jose, decode only",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jwcrypto, documented",
+        "naive verifier",
+    ],
+    "v5.0.0-9.2.2": [
+        "Authlib, documented",
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "PyJWT, documented",
+        "PyJWT, hurried",
+        "PyJWT, minimal call",
+        "jose, decode only",
+        "jose, hurried",
+        "joserfc, documented",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, documented",
+        "jsonwebtoken, hurried",
+        "jwcrypto, documented",
+        "jwcrypto, hurried",
+        "naive verifier",
+    ],
+    "v5.0.0-9.2.3": [
+        "Authlib, hurried",
+        "PyJWT, decode only",
+        "PyJWT, hurried",
+        "jose, decode only",
+        "jose, hurried",
+        "joserfc, hurried",
+        "jsonwebtoken, decode only",
+        "jsonwebtoken, hurried",
+        "jwcrypto, hurried",
+        "naive verifier",
+    ],
+    "v5.0.0-9.2.4": [],
 }
