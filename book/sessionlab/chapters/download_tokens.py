@@ -1,63 +1,61 @@
 """The download-token pattern: sessions on the application server, a JWT per download elsewhere.
 
-The essay's own example of what JWT is good for (joepie91, "Stop using JWT for sessions", 2016): the user logs in to an
-*application server* that keeps ordinary server-side sessions; for every download it issues a
-short-lived, single-file, audience-bound token signed with its private key; a separate,
-stateless *download server* that holds only the public key checks that token and streams the
-file. This module holds all three parts the chapters run:
+The essay's own example of what JWT is good for (joepie91, "Stop using JWT for sessions", 2016):
+the user logs in to an *application server* that keeps ordinary server-side sessions; for every
+download it issues a short-lived, single-file, audience-bound token signed with its private key;
+a separate, stateless *download server* that holds only the public key checks that token and
+streams the file. This module holds the three parts the chapter runs:
 
 * :func:`issue_download_token` and :func:`issue_exchange_token`: what the application server signs;
-* :func:`create_app_server`: the book's reference session app (:mod:`sessionlab.apps`) plus
-  ``POST /download-token``;
+* :func:`create_app_server`: the book's reference session app plus ``POST /download-token``,
+  which uses that app's own session lookup and CSRF check (a fix there reaches this route);
 * :func:`authorise_download` and :func:`create_download_app`: the download server's whole check
-  and the WSGI app around it, started as its own process with
-  ``python -m sessionlab.chapters.download_tokens --port N --public-key PATH --files DIR [--jti-cache]``;
-* :class:`JtiCache`: the optional replay guard, whose size is bounded by the token lifetime;
-* :func:`create_exchange_service`: the microservice variant of part 2 of the essay
-  (joepie91, 2016), a stateful service that swaps a single-use token, once, for its own
-  session.
+  and the WSGI app around it, started as its own process with ``python -m
+  sessionlab.chapters.download_tokens --port N --public-key PATH --files DIR [--single-use]``.
+  That process imports no private key (``--self-check`` shows it) and refuses a key pair that
+  can sign;
+* :func:`create_exchange_service`: the microservice variant of part 2 of the essay, a stateful
+  service that swaps a single-use token, once, for its own session.
 
-Status codes of the download server (``GET``/``HEAD /files/<name>``): the server never answers
-a bad request with a 5xx. The mapping follows RFC 6750 §3.1 where it applies.
+Single use relies on the book's one "set of ``jti`` until ``exp``"
+(:class:`sessionlab.recommended.webauth.MemoryJtiStore`, or its Redis twin when several
+download servers share it). Only a request that delivers the file uses the token up: ``HEAD``
+(link previews, mail scanners, prefetchers) and a ``304`` revalidation check it without using it,
+and with single use on the server ignores ``Range`` (RFC 9110 §14.2 lets it), so a token is never
+spent on part of the file.
+
+Status codes of the download server (``GET``/``HEAD /files/<name>``). Refusal bodies name only the
+RFC 6750 error code, never the check that failed; every response is ``no-store`` with
+``Referrer-Policy: no-referrer``, and the server never redirects (a ``//files/...`` path is a 404).
 
 ===================================================================  ======
 Request                                                              Status
 ===================================================================  ======
-valid token for this file, file exists, first use                    200 (206/416 for ``Range``:
-                                                                     with a cache, the token is used)
+valid token for this file, file exists (first use, with single use)  200
 no token at all (no ``Authorization``, no ``?token=``)               401, ``WWW-Authenticate: Bearer``
-``Authorization`` that is not ``Bearer <token>``                     401 ``invalid_token``
-token malformed, too long, bad signature, ``alg`` not the pinned     401 ``invalid_token``
-one (``none``, HS256 with the public key as secret, ...), wrong
-``typ``, wrong ``aud`` or ``iss``, expired, ``iat`` in the future,
-missing ``sub``/``file``/``jti``/``exp``/``iat``, claims of the
-wrong JSON type, lifetime (``exp - iat``) above ``max_lifetime``
+``Authorization`` that is not ``Bearer <token>``; any bad token      401 ``invalid_token``
+(malformed, bad signature, pinned ``alg`` not used, wrong ``typ``,
+``aud`` or ``iss``, expired, missing or mistyped claims, lifetime
+above ``max_lifetime``)
 token in both the header and the query, or ``?token=`` twice          400 ``invalid_request``
 valid token, but its ``file`` claim names another file               403 ``insufficient_scope``
-valid token for this file, but no such file (or an unsafe name)      404
-valid token already used (only with a :class:`JtiCache`)             409
-replay cache full of unexpired entries (only with a cache)           429, ``Retry-After``
-any other path                                                       404
+valid token for this file, but no such plain file in the folder      404
+(a symlink, a dot-file, a path with a separator)
+valid token already used (only with single use)                      409
+any other path, including ``//files/...``                            404
 any method other than GET, HEAD, OPTIONS                             405
-request line or headers the HTTP server cannot parse                 400, 414 or 431 (werkzeug)
 an unexpected error inside the app (a bug)                           400, logged; never 500
 ===================================================================  ======
-
-Checks run in that order (authenticate, then authorise, then look up, then burn the ``jti``), so
-a caller without a valid token learns nothing about which files exist, and a token is only used
-up by a request that is about to be served.
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
 import hmac
+import json
 import os
-import re
 import secrets
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,30 +66,32 @@ from urllib.parse import quote
 import itsdangerous
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from flask import Flask, abort, jsonify, request, send_from_directory
-from werkzeug.exceptions import HTTPException, NotFound
+from flask import Flask, abort, jsonify, request, send_file
+from werkzeug.exceptions import HTTPException
 
-from sessionlab.recommended.session_app import COOKIE_NAME, create_session_app
-from sessionlab.recommended.sessions import SessionCookie
+from sessionlab.lab.registry import registered_app
+from sessionlab.recommended.session_app import create_session_app
+from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
 from sessionlab.recommended.tokens import KeyPair, issue_token, verify_token
+from sessionlab.recommended.webauth import MemoryJtiStore, bearer_token, cross_site_refusal
 
 __all__ = [
-    "DOWNLOAD_TOKEN_TYPE",
-    "EXCHANGE_TOKEN_TYPE",
-    "DOWNLOAD_AUDIENCE",
     "APP_ISSUER",
     "DEFAULT_LIFETIME",
+    "DOWNLOAD_AUDIENCE",
+    "DOWNLOAD_TOKEN_TYPE",
+    "EXCHANGE_TOKEN_TYPE",
     "MAX_LIFETIME",
     "Decision",
-    "JtiCache",
+    "authorise_download",
+    "create_app_server",
+    "create_download_app",
+    "create_exchange_service",
     "issue_download_token",
     "issue_exchange_token",
-    "authorise_download",
-    "create_download_app",
-    "create_app_server",
-    "create_exchange_service",
     "load_public_key",
     "main",
+    "verify_only",
 ]
 
 #: The explicit ``typ`` header of a download token (RFC 8725 §3.11): no other JWT passes for one.
@@ -104,12 +104,13 @@ APP_ISSUER = "https://app.sessionlab.test"
 #: A download token lives a minute: long enough to start a download, short enough to leak safely.
 DEFAULT_LIFETIME = 60
 #: The download server refuses tokens meant to live longer than this, whoever signed them; it is
-#: also what bounds the replay cache (an entry is kept until its token expires).
+#: also what bounds the single-use store (an entry is kept until its token expires).
 MAX_LIFETIME = 300
-#: Longest ``jti`` the replay cache stores (the issuer's are 22 characters).
+#: Longest ``jti`` the single-use store keeps (the issuer's are 22 characters).
 MAX_JTI_LENGTH = 128
-_BEARER = re.compile(r"Bearer ([A-Za-z0-9._~+/-]+=*)\Z")
 _REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss", "jti", "file")
+#: What a refusal says: the RFC 6750 error code (or the HTTP reason), never which check failed.
+_ERRORS = {400: "invalid_request", 401: "invalid_token", 403: "insufficient_scope"}
 
 
 def issue_download_token(
@@ -148,71 +149,27 @@ def issue_exchange_token(
     """Sign a single-use token that a stateful service at ``audience`` swaps for its own session."""
     claims = {"sub": user, "jti": jti or secrets.token_urlsafe(16)}
     return issue_token(
-        claims,
-        keys,
-        now=now,
-        lifetime=lifetime,
-        audience=audience,
-        issuer=issuer,
+        claims, keys, now=now, lifetime=lifetime, audience=audience, issuer=issuer,
         typ=EXCHANGE_TOKEN_TYPE,
-    )
+    )  # fmt: skip
 
 
-class JtiCache:
-    """Remember the ``jti`` of every token used, until that token expires; refuse a second use.
+def verify_only(keys: KeyPair) -> KeyPair:
+    """The same key pair without its private half: what a server that only checks tokens gets."""
+    return KeyPair(keys.algorithm, None, keys.verification_key, f"{keys.label} (public key only)")
 
-    Entries leave the cache when their token's ``exp`` arrives (a heap ordered by ``exp``), so
-    the cache never holds more than the tokens used within one lifetime: its size is bounded
-    by request rate × the longest lifetime the server accepts, not by uptime. ``max_entries``
-    is a hard ceiling against a burst; when it is reached :meth:`claim` raises
-    :class:`CacheFullError` rather than forget an unexpired entry (forgetting would allow a replay).
-    """
 
-    class CacheFullError(Exception):
-        """Every slot holds an unexpired token; the caller should answer 429 and retry later."""
-
-    def __init__(self, *, clock: Callable[[], float] = time.time, max_entries: int = 100_000):
-        if max_entries < 1:
-            raise ValueError("max_entries must be positive")
-        self.clock = clock
-        self.max_entries = max_entries
-        self._expiry: dict[str, int] = {}
-        self._heap: list[tuple[int, str]] = []
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._expiry)
-
-    def _purge(self, now: float) -> int:
-        purged = 0
-        while self._heap and self._heap[0][0] <= now:  # a token is refused at exp already
-            exp, jti = heapq.heappop(self._heap)
-            if self._expiry.get(jti) == exp:
-                del self._expiry[jti]
-                purged += 1
-        return purged
-
-    def purge_expired(self) -> int:
-        """Drop the entries whose tokens have expired; returns how many went."""
-        with self._lock:
-            return self._purge(self.clock())
-
-    def claim(self, jti: str, exp: int) -> bool:
-        """``True`` the first time ``jti`` is seen (and remember it until ``exp``), ``False`` after."""
-        with self._lock:
-            self._purge(self.clock())
-            if jti in self._expiry:
-                return False
-            if len(self._expiry) >= self.max_entries:
-                raise self.CacheFullError(f"{len(self._expiry)} unexpired entries")
-            self._expiry[jti] = exp
-            heapq.heappush(self._heap, (exp, jti))
-            return True
+def _require_verify_only(keys: KeyPair) -> None:
+    if keys.signing_key is not None:
+        raise ValueError("a verifying service gets the public key only: pass verify_only(keys)")
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What the download server does with one request: a status, a reason, the verified claims."""
+    """What the download server does with one request: a status, a reason, the verified claims.
+
+    The reason is for the chapter and the logs; the HTTP refusal never shows it.
+    """
 
     status: int
     reason: str
@@ -221,6 +178,19 @@ class Decision:
     @property
     def allowed(self) -> bool:
         return self.status == 200
+
+
+def _checked_claims(token: str, keys: KeyPair, *, typ: str, required, **expected) -> dict:
+    """Verify a token and the claims this module relies on; raises on anything else."""
+    claims = verify_token(token, keys, typ=typ, required=required, **expected)
+    jti, exp, iat = claims["jti"], claims["exp"], claims["iat"]
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+        raise ValueError("malformed jti claim")
+    if type(exp) is not int or type(iat) is not int:
+        raise ValueError("exp and iat must be integers")
+    if exp - iat > MAX_LIFETIME:
+        raise ValueError(f"lifetime above {MAX_LIFETIME} s")
+    return claims
 
 
 def authorise_download(
@@ -232,73 +202,80 @@ def authorise_download(
     audience: str = DOWNLOAD_AUDIENCE,
     issuer: str = APP_ISSUER,
     max_lifetime: int = MAX_LIFETIME,
-    jti_cache: JtiCache | None = None,
+    used: MemoryJtiStore | None = None,
+    use_up: bool = True,
 ) -> Decision:
-    """The download server's whole check of one request, in order; never raises on bad input."""
+    """The download server's whole check of one request, in order; never raises on bad input.
+
+    Authenticate (401), then authorise (403), then look the file up (404), then, with a
+    single-use store ``used``, refuse a token already used (409). ``use_up=False`` checks
+    without using the token up (``HEAD``, or before the response is known to deliver the file).
+    """
     if not token:
         return Decision(401, "no token")
     try:
-        claims = verify_token(
-            token,
-            keys,
-            audience=audience,
-            issuer=issuer,
-            typ=DOWNLOAD_TOKEN_TYPE,
-            required=_REQUIRED_CLAIMS,
-        )
-    except Exception as exc:  # noqa: BLE001 - fail closed: anything that is not a verified token is a 401
+        claims = _checked_claims(
+            token, keys, typ=DOWNLOAD_TOKEN_TYPE, required=_REQUIRED_CLAIMS,
+            audience=audience, issuer=issuer,
+        )  # fmt: skip
+        if claims["exp"] - claims["iat"] > max_lifetime:
+            raise ValueError(f"lifetime above {max_lifetime} s")
+    except Exception as exc:  # noqa: BLE001 - fail closed: anything not a verified token is a 401
         return Decision(401, f"invalid token: {type(exc).__name__}")
-    file_claim, jti, exp, iat = claims["file"], claims["jti"], claims["exp"], claims["iat"]
-    if (
-        not isinstance(file_claim, str)
-        or not isinstance(jti, str)
-        or not 0 < len(jti) <= MAX_JTI_LENGTH
-    ):
-        return Decision(401, "invalid token: malformed file or jti claim")
-    if (
-        type(exp) is not int or type(iat) is not int
-    ):  # PyJWT also accepts numeric strings and floats
-        return Decision(401, "invalid token: exp and iat must be integers")
-    if exp - iat > max_lifetime:
-        return Decision(401, f"invalid token: lifetime above {max_lifetime} s")
-    if file_claim != requested_file:  # file names are not secrets: a plain comparison is fine
+    if claims["file"] != requested_file:  # file names are not secrets: a plain comparison is fine
         return Decision(403, "token is for another file", claims)
-    if not _is_servable(files_dir, requested_file):
+    if _servable_path(files_dir, requested_file) is None:
         return Decision(404, "no such file", claims)
-    if jti_cache is not None:
-        try:
-            first_use = jti_cache.claim(jti, exp)
-        except JtiCache.CacheFullError:
-            return Decision(429, "replay cache full", claims)
-        if not first_use:
+    if used is not None:
+        first_use = used.claim(claims["jti"], claims["exp"]) if use_up else None
+        if first_use is False or (not use_up and used.contains(claims["jti"])):
             return Decision(409, "token already used", claims)
     return Decision(200, "ok", claims)
 
 
-def _is_servable(files_dir: Path, name: str) -> bool:
-    """A plain file directly inside ``files_dir``: no separators, no dot-files, no NUL."""
-    if not name or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
-        return False
+def _servable_path(files_dir: Path, name: str) -> Path | None:
+    """A plain file directly inside ``files_dir``: no separators, dot-files, NUL or symlinks."""
+    if not isinstance(name, str) or not name or name.startswith("."):
+        return None
+    if any(c in name for c in "/\\\x00"):
+        return None
+    path = Path(files_dir) / name
     try:
-        return (Path(files_dir) / name).is_file()
+        if path.is_symlink() or not path.is_file():
+            return None
+        if path.resolve(strict=True).parent != Path(files_dir).resolve():
+            return None
     except (OSError, ValueError):
-        return False
+        return None
+    return path
 
 
-def _bearer_token(req) -> tuple[str | None, str | None]:
-    """(token, problem) from ``Authorization: Bearer`` or ``?token=``; problem is an RFC 6750 error."""
+def _token_from(req) -> tuple[str | None, int | None]:
+    """(token, refusal status) from ``Authorization: Bearer`` or one ``?token=``."""
     header = req.headers.get("Authorization")
     query = req.args.getlist("token")
-    if header is not None and query:
-        return None, "invalid_request"
-    if len(query) > 1:
-        return None, "invalid_request"
+    if (header is not None and query) or len(query) > 1:
+        return None, 400
     if header is not None:
-        match = _BEARER.match(header)
-        return (match.group(1), None) if match else (None, "invalid_token")
+        token = bearer_token(header)
+        return (token, None) if token else (None, 401)
     return (query[0], None) if query else (None, None)
 
 
+def _sample_keys() -> KeyPair:
+    from sessionlab.recommended.tokens import generate_keys
+
+    return generate_keys("EdDSA")
+
+
+def _download_sample():
+    files = Path(__file__).resolve().parents[1] / "data"
+    public = verify_only(_sample_keys())
+    yield "download server (stateless)", create_download_app(public, files)
+    yield "download server (single use)", create_download_app(public, files, used=MemoryJtiStore())
+
+
+@registered_app("download_tokens.download_server", sample=_download_sample)
 def create_download_app(
     keys: KeyPair,
     files_dir: str | os.PathLike,
@@ -306,69 +283,76 @@ def create_download_app(
     audience: str = DOWNLOAD_AUDIENCE,
     issuer: str = APP_ISSUER,
     max_lifetime: int = MAX_LIFETIME,
-    jti_cache: JtiCache | None = None,
+    used: MemoryJtiStore | None = None,
 ) -> Flask:
-    """The stateless download server: verifies a download token per request and streams the file.
+    """The stateless download server: checks a download token per request and sends the file.
 
-    ``keys`` needs only a verification (public) key. With ``jti_cache`` each token works once.
+    ``keys`` must be verify-only (:func:`verify_only`): a key pair that can sign is refused.
+    With ``used`` (a single-use store) each token delivers the file once.
     """
+    _require_verify_only(keys)
     files_dir = Path(files_dir).resolve()
     app = Flask(__name__)
+    # No redirects, ever: werkzeug would answer //files/x with a 308 whose Location, built from
+    # the Host header, carries the token's query string.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
 
-    def refuse(status: int, reason: str, error: str | None = None):
-        response = jsonify(error=error or reason, reason=reason)
+    def refuse(status: int):
+        response = jsonify(error=_ERRORS.get(status, "refused"))
         response.status_code = status
-        response.headers["Cache-Control"] = "no-store"
         if status == 401:
+            has_token = "Authorization" in request.headers or "token" in request.args
             response.headers["WWW-Authenticate"] = (
-                'Bearer error="invalid_token"' if error else "Bearer"
+                'Bearer error="invalid_token"' if has_token else "Bearer"
             )
         elif status == 403:
             response.headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
-        elif status == 429:
-            response.headers["Retry-After"] = str(max_lifetime)
         return response
 
-    @app.route("/files/<path:name>", methods=["GET"])
-    def download(name: str):
-        token, problem = _bearer_token(request)
-        if problem == "invalid_request":
-            return refuse(400, "token sent more than once", "invalid_request")
-        if problem == "invalid_token":
-            return refuse(401, "Authorization is not a Bearer token", "invalid_token")
-        decision = authorise_download(
-            token,
-            name,
-            keys,
-            files_dir=files_dir,
-            audience=audience,
-            issuer=issuer,
-            max_lifetime=max_lifetime,
-            jti_cache=jti_cache,
-        )
-        if not decision.allowed:
-            error = {401: "invalid_token" if token else None, 403: "insufficient_scope"}.get(
-                decision.status
-            )
-            return refuse(decision.status, decision.reason, error)
-        try:
-            response = send_from_directory(files_dir, name, as_attachment=True, max_age=0)
-        except NotFound:
-            return refuse(404, "no such file")
+    @app.after_request
+    def never_cached(response):
         # The token may sit in the URL: keep it out of caches and out of Referer headers.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers.pop("Location", None)
+        return response
+
+    @app.get("/files/<name>")
+    def download(name: str):
+        token, problem = _token_from(request)
+        if problem is not None:
+            return refuse(problem)
+        decision = authorise_download(
+            token, name, keys, files_dir=files_dir, audience=audience, issuer=issuer,
+            max_lifetime=max_lifetime, used=used, use_up=False,
+        )  # fmt: skip
+        if not decision.allowed:
+            return refuse(decision.status)
+        if used is not None:  # single use: a token is never spent on part of the file
+            request.environ.pop("HTTP_RANGE", None)
+            request.environ.pop("HTTP_IF_RANGE", None)
+        path = _servable_path(files_dir, name)
+        if path is None:
+            return refuse(404)
+        response = send_file(path, as_attachment=True, max_age=0, conditional=True, etag=True)
+        delivers = request.method == "GET" and response.status_code in (200, 206)
+        if used is not None and delivers:
+            claims = decision.claims
+            if not used.claim(claims["jti"], claims["exp"]):
+                response.close()
+                return refuse(409)
         return response
 
     @app.get("/healthz")
     def health():
-        return jsonify(status="ok", jti_cache=None if jti_cache is None else len(jti_cache))
+        return jsonify(status="ok", single_use_entries=None if used is None else len(used))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if exc.code is None or exc.code >= 500:  # never expected; refuse rather than fail open
-            return refuse(400, "bad request")
-        response = refuse(exc.code, exc.name)
+            return refuse(400)
+        response = refuse(exc.code)
         allowed = getattr(exc, "valid_methods", None)
         if allowed:
             response.headers["Allow"] = ", ".join(allowed)
@@ -378,11 +362,27 @@ def create_download_app(
     def unexpected_error(exc: Exception):
         # A bug must not become a 5xx or, worse, a download: log it and refuse the request.
         app.logger.exception("refused a request after an unexpected error")
-        return refuse(400, "bad request")
+        return refuse(400)
 
     return app
 
 
+def _app_server_sample():
+    from sessionlab.lab.fixtures import book_users
+
+    store = MemorySessionStore(idle_timeout=900, absolute_timeout=3600)
+    cookie = SessionCookie([secrets.token_bytes(32)], max_age=3600)
+    users = book_users()
+    grants = {name: {"report-q3.pdf"} for name in users}
+    yield (
+        "application server",
+        create_app_server(
+            store, cookie, users, grants, _sample_keys(), download_url="http://127.0.0.1:9"
+        ),
+    )
+
+
+@registered_app("download_tokens.app_server", sample=_app_server_sample)
 def create_app_server(
     store,
     cookie: SessionCookie,
@@ -399,30 +399,18 @@ def create_app_server(
 ) -> Flask:
     """The application server: the reference session app plus ``POST /download-token``.
 
-    The user logs in with a session (``/login``); ``POST /download-token`` with form field
-    ``file`` and the ``X-CSRF-Token`` header returns a one-minute download URL for a file the
-    user is granted in ``grants`` (user -> file names): 401 without a session, 403 without the
-    CSRF token or the grant.
+    ``POST /download-token`` with form field ``file`` and the ``X-CSRF-Token`` header returns
+    a one-minute download URL for a file the user is granted in ``grants`` (user -> file
+    names): 401 without a session, 403 without the CSRF token or the grant. The session lookup
+    and the CSRF check are the reference app's own.
     """
     app = create_session_app(store, cookie, users, secure=secure)
-
-    def current_session():
-        value = request.cookies.get(COOKIE_NAME)
-        if value is None:
-            return None
-        try:
-            return store.get(cookie.loads(value))
-        except itsdangerous.BadData:
-            return None
+    session_app = app.extensions["session_app"]
 
     @app.post("/download-token")
     def download_token():
-        session = current_session()
-        if session is None or session.user_id not in users:
-            abort(401)
-        sent = request.headers.get("X-CSRF-Token", "")
-        if not hmac.compare_digest(sent.encode(), session.data["csrf_token"].encode()):
-            abort(403)
+        session = session_app["require_session"]()
+        session_app["require_csrf"](session)
         file_name = request.form.get("file", "")
         if file_name not in grants.get(session.user_id, set()):
             abort(403)
@@ -431,11 +419,24 @@ def create_app_server(
             audience=audience, issuer=issuer,
         )  # fmt: skip
         url = f"{download_url}/files/{quote(file_name, safe='')}?token={token}"
-        return jsonify(url=url, token=token, expires_in=lifetime)
+        response = jsonify(url=url, token=token, expires_in=lifetime)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     return app
 
 
+def _exchange_sample():
+    store = MemorySessionStore(idle_timeout=900, absolute_timeout=3600)
+    cookie = SessionCookie([secrets.token_bytes(32)], max_age=3600)
+    keys = verify_only(_sample_keys())
+    yield (
+        "exchange service",
+        create_exchange_service(keys, store, cookie, audience="https://chat.sessionlab.test"),
+    )
+
+
+@registered_app("download_tokens.exchange_service", sample=_exchange_sample)
 def create_exchange_service(
     keys: KeyPair,
     store,
@@ -443,43 +444,44 @@ def create_exchange_service(
     *,
     audience: str,
     issuer: str = APP_ISSUER,
-    used: JtiCache | None = None,
+    used: MemoryJtiStore | None = None,
     cookie_name: str = "service_session",
     secure: bool = False,
 ) -> Flask:
     """A stateful microservice: ``POST /exchange`` (form ``token``) swaps a single-use token for a session.
 
-    The token is checked like a download token (``typ: exchange+jwt``, ``aud`` = this service)
-    and its ``jti`` is burned, so a second exchange gets 409. From then on the service uses its
-    own session (``GET /me``, ``POST /logout``), which it can end whenever it likes.
+    ``keys`` must be verify-only. The token is checked like a download token (``typ:
+    exchange+jwt``, ``aud`` = this service) and its ``jti`` is used up, so a second exchange gets
+    409. A cross-site ``POST /exchange`` is refused (403, Fetch Metadata then Origin): otherwise
+    another site could post its own ticket and log the victim in as the attacker (login CSRF).
+    From then on the service uses its own session (``GET /me``, and ``POST /logout`` with the
+    session's CSRF token in ``X-CSRF-Token``).
     """
-    used = used if used is not None else JtiCache()
+    _require_verify_only(keys)
+    used = used if used is not None else MemoryJtiStore()
     app = Flask(__name__)
+
+    @app.after_request
+    def never_cached(response):
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.post("/exchange")
     def exchange():
+        if cross_site_refusal(request.headers, request.host_url) is not None:
+            abort(403)
         try:
-            claims = verify_token(
-                request.form.get("token", ""), keys, audience=audience, issuer=issuer,
-                typ=EXCHANGE_TOKEN_TYPE, required=("exp", "iat", "sub", "aud", "iss", "jti"),
+            claims = _checked_claims(
+                request.form.get("token", ""), keys, typ=EXCHANGE_TOKEN_TYPE,
+                required=("exp", "iat", "sub", "aud", "iss", "jti"), audience=audience,
+                issuer=issuer,
             )  # fmt: skip
-            jti, exp = claims["jti"], claims["exp"]
-            if (
-                not isinstance(jti, str)
-                or not isinstance(exp, int)
-                or exp - claims["iat"] > MAX_LIFETIME
-            ):
-                raise ValueError("malformed claims")
         except Exception:  # noqa: BLE001 - fail closed
             abort(401)
-        try:
-            first_use = used.claim(jti, exp)
-        except JtiCache.CacheFullError:
-            abort(429)
-        if not first_use:
+        if not used.claim(claims["jti"], claims["exp"]):
             abort(409)
-        session = store.create(str(claims["sub"]))
-        response = jsonify(user=session.user_id)
+        session = store.create(str(claims["sub"]), {"csrf_token": secrets.token_urlsafe(32)})
+        response = jsonify(user=session.user_id, csrf_token=session.data["csrf_token"])
         response.set_cookie(
             cookie_name, cookie.dumps(session.session_id), max_age=cookie.max_age, path="/",
             httponly=True, secure=secure, samesite="Lax",
@@ -502,8 +504,14 @@ def create_exchange_service(
 
     @app.post("/logout")
     def logout():
-        store.delete(require_session().session_id)
-        return jsonify(logged_out=True)
+        session = require_session()
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not hmac.compare_digest(sent.encode(), session.data["csrf_token"].encode()):
+            abort(403)
+        store.delete(session.session_id)
+        response = jsonify(logged_out=True)
+        response.delete_cookie(cookie_name, path="/", httponly=True, secure=secure, samesite="Lax")
+        return response
 
     return app
 
@@ -522,32 +530,45 @@ def load_public_key(path: str | os.PathLike) -> KeyPair:
     return KeyPair(algorithm, None, public, f"public key from {Path(path).name}")
 
 
+def self_check(app: Flask, keys: KeyPair) -> dict[str, Any]:
+    """What this process holds that could sign a token: run inside the download server's process."""
+    private_types = (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)
+    demo_modules = sorted(m for m in sys.modules if m.endswith("demo_keys"))
+    return {
+        "signing_key": keys.signing_key is not None,
+        "private_key_objects": isinstance(keys.verification_key, private_types),
+        "demo_key_modules": demo_modules,
+        "app": getattr(app, "sessionlab_app", None),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sessionlab.chapters.download_tokens --port N --public-key PATH --files DIR [--jti-cache]``."""
+    """``python -m sessionlab.chapters.download_tokens --port N --public-key PATH --files DIR``."""
     from sessionlab.lab.servers import run_wsgi_forever
 
     parser = argparse.ArgumentParser(
         prog="python -m sessionlab.chapters.download_tokens", description=main.__doc__
     )
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--public-key", required=True, help="PEM public key of the token issuer")
     parser.add_argument("--files", required=True, help="folder whose plain files are served")
-    parser.add_argument(
-        "--jti-cache", action="store_true", help="refuse a token's second use (409)"
-    )
+    parser.add_argument("--single-use", action="store_true", help="a token delivers once (409)")
     parser.add_argument("--audience", default=DOWNLOAD_AUDIENCE)
     parser.add_argument("--issuer", default=APP_ISSUER)
     parser.add_argument("--max-lifetime", type=int, default=MAX_LIFETIME)
+    parser.add_argument("--self-check", action="store_true", help="print what could sign; exit")
     args = parser.parse_args(argv)
 
     keys = load_public_key(args.public_key)
     app = create_download_app(
         keys, args.files, audience=args.audience, issuer=args.issuer, max_lifetime=args.max_lifetime,
-        jti_cache=JtiCache() if args.jti_cache else None,
+        used=MemoryJtiStore() if args.single_use else None,
     )  # fmt: skip
-
+    if args.self_check:
+        print(json.dumps(self_check(app, keys)))
+        return 0
     print(
-        f"download server on 127.0.0.1:{args.port} ({keys.algorithm}, jti cache {'on' if args.jti_cache else 'off'})"
+        f"download server on 127.0.0.1:{args.port} ({keys.algorithm}, single use {args.single_use})"
     )
     run_wsgi_forever(app, port=args.port)
     return 0
