@@ -201,6 +201,11 @@ class RedisSessionStore:
 
     The idle timeout is the key's TTL, refreshed on every use; the absolute timeout is checked
     against ``created_at``. Redis deletes expired keys itself.
+
+    Both times come from one clock. By default (``clock=None``) that is Redis's own (``TIME``,
+    fetched in the same round trip as the lookup), so workers on machines whose clocks disagree
+    never compare one worker's ``created_at`` with another worker's clock. Pass ``clock`` only to
+    simulate time in a single process (a :class:`~sessionlab.lab.clock.ManualClock`).
     """
 
     def __init__(
@@ -210,7 +215,7 @@ class RedisSessionStore:
         idle_timeout: int,
         absolute_timeout: int,
         prefix: str = "session:",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ):
         self.client = client
         self.idle_timeout = int(idle_timeout)
@@ -222,8 +227,12 @@ class RedisSessionStore:
     def _key(self, session_id: str) -> str:
         return f"{self.prefix}{session_id}"
 
+    def _server_time(self) -> float:
+        seconds, microseconds = self.client.time()
+        return seconds + microseconds / 1_000_000
+
     def create(self, user_id: str, data: dict[str, Any] | None = None) -> Session:
-        now = self.clock()
+        now = self._server_time() if self.clock is None else self.clock()
         session = Session(new_session_id(), user_id, now, now, dict(data or {}))
         record = json.dumps({"user_id": user_id, "created_at": now, "data": session.data})
         user_index = f"{self.prefix}user:{user_id}"
@@ -237,11 +246,18 @@ class RedisSessionStore:
 
     def get(self, session_id: str) -> Session | None:
         self.lookups += 1
-        raw = self.client.getex(self._key(session_id), ex=self.idle_timeout)
+        if self.clock is None:  # the lookup and Redis's clock in one round trip
+            pipe = self.client.pipeline(transaction=False)
+            pipe.getex(self._key(session_id), ex=self.idle_timeout)
+            pipe.time()
+            raw, (seconds, microseconds) = pipe.execute()
+            now = seconds + microseconds / 1_000_000
+        else:
+            raw = self.client.getex(self._key(session_id), ex=self.idle_timeout)
+            now = self.clock()
         if raw is None:
             return None
         record = json.loads(raw)
-        now = self.clock()
         if now - record["created_at"] > self.absolute_timeout:
             self.delete(session_id)
             return None
