@@ -36,6 +36,7 @@ __all__ = [
     "SECURITY_HEADERS",
     "BearerClient",
     "CookieClient",
+    "HttpClient",
     "LoginThrottle",
     "MemoryJtiStore",
     "RedisJtiStore",
@@ -376,53 +377,19 @@ def create_attacker_app(
     return app
 
 
-class CookieClient:
-    """A client whose cookie jar carries the session; it adds the CSRF header to posts."""
+class HttpClient:
+    """What both clients share: a base URL, a ``requests`` session and a log-in form post."""
 
     def __init__(self, base_url: str, *, timeout: float = 10):
         self.base_url = base_url
         self.timeout = timeout
         self.http = requests.Session()
-        self.csrf_token = ""
-
-    def log_in(self, username: str, password: str) -> requests.Response:
-        response = self.http.post(
-            f"{self.base_url}/login",
-            data={"username": username, "password": password},
-            timeout=self.timeout,
-        )
-        if response.ok:
-            self.csrf_token = response.json()["csrf_token"]
-        return response
-
-    def get(self, path: str) -> requests.Response:
-        return self.http.get(f"{self.base_url}{path}", timeout=self.timeout)
-
-    def post(self, path: str, **kwargs) -> requests.Response:
-        headers = {"X-CSRF-Token": self.csrf_token, **kwargs.pop("headers", {})}
-        return self.http.post(
-            f"{self.base_url}{path}", headers=headers, timeout=self.timeout, **kwargs
-        )
-
-    def copy(self) -> CookieClient:
-        """A second holder of the same credential: another tab, a backup, or a thief."""
-        other = type(self)(self.base_url, timeout=self.timeout)
-        other.http.cookies.update(self.http.cookies)
-        other.csrf_token = self.csrf_token
-        return other
-
-
-class BearerClient:
-    """A client that keeps the token itself, sends it on every request, forgets it on log-out."""
-
-    def __init__(self, base_url: str, *, timeout: float = 10):
-        self.base_url = base_url
-        self.timeout = timeout
-        self.http = requests.Session()
-        self.token: str | None = None
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return {}
+
+    def keep(self, login_body: dict[str, Any]) -> None:
+        """Keep what the login response hands the client."""
 
     def log_in(self, username: str, password: str) -> requests.Response:
         response = self.http.post(
@@ -431,7 +398,7 @@ class BearerClient:
             timeout=self.timeout,
         )
         if response.ok:
-            self.token = response.json()["access_token"]
+            self.keep(response.json())
         return response
 
     def get(self, path: str) -> requests.Response:
@@ -441,14 +408,50 @@ class BearerClient:
 
     def post(self, path: str, **kwargs) -> requests.Response:
         headers = {**self._headers(), **kwargs.pop("headers", {})}
-        response = self.http.post(
+        return self.http.post(
             f"{self.base_url}{path}", headers=headers, timeout=self.timeout, **kwargs
         )
+
+
+class CookieClient(HttpClient):
+    """A client whose cookie jar carries the session; it adds the CSRF header to posts."""
+
+    csrf_token = ""
+
+    def keep(self, login_body: dict[str, Any]) -> None:
+        self.csrf_token = login_body["csrf_token"]
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        headers = {"X-CSRF-Token": self.csrf_token, **kwargs.pop("headers", {})}
+        return super().post(path, headers=headers, **kwargs)
+
+    def copy(self) -> CookieClient:
+        """A second holder of the same credential: another tab, a backup, or a thief."""
+        other = type(self)(self.base_url, timeout=self.timeout)
+        other.http.cookies.update(self.http.cookies)
+        other.csrf_token = self.csrf_token
+        return other
+
+
+class BearerClient(HttpClient):
+    """A client that keeps the token itself, sends it on every request, forgets it on log-out."""
+
+    token: str | None = None
+
+    def keep(self, login_body: dict[str, Any]) -> None:
+        self.token = login_body["access_token"]
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        response = super().post(path, **kwargs)
         if path.startswith("/logout"):
             self.token = None  # the only log-out a stateless token allows: forget it here
         return response
 
     def copy(self) -> BearerClient:
+        """A second holder of the same token."""
         other = type(self)(self.base_url, timeout=self.timeout)
         other.token = self.token
         return other
