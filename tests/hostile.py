@@ -1,8 +1,12 @@
 """The hostile-input corpus: named, malformed or malicious tokens and cookies.
 
-Each case is built against the book's recommended verifier (``sessionlab.tokens.verify_token``)
-or session-cookie loader (``sessionlab.sessions.SessionCookie.loads``) and names the exception
-type that must reject it. ``tests/test_hostile.py`` runs every case; the abuse test sends them to
+Each case is built against the book's recommended verifier
+(``sessionlab.recommended.tokens.verify_token``) or session-cookie loader
+(``sessionlab.recommended.sessions.SessionCookie.loads``) and names the exception type that must
+reject it; ``options`` holds any keyword a caller opts into (``require_rfc9068``). Categories:
+algorithm tricks, untrusted key headers, encoding, JSON shape, claim types (NumericDates as
+JSON numbers), text that is not UTF-8, media types, crit/b64/kid misuse, RFC 9068 claims, and
+keys under the floor in every form. ``tests/test_hostile.py`` runs every case; the abuse test sends them to
 the running servers. Times are fixed so every case is reproducible.
 """
 
