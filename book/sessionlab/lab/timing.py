@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Timing", "measure", "fmt_duration", "fmt_ratio"]
+__all__ = ["Timing", "measure", "fmt_duration", "fmt_ratio", "fmt_amount"]
 
 _UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 
@@ -109,3 +109,17 @@ def fmt_duration(seconds: float, digits: int = 3) -> str:
 def fmt_ratio(ratio: float) -> str:
     """Format a ratio of two measurements as ``~3.2×`` or ``~160×``; the ``~`` marks it machine-dependent."""
     return f"~{ratio:.2g}×" if ratio < 10 else f"~{ratio:.0f}×"
+
+
+def fmt_amount(value: float, unit: str) -> str:
+    """Format a measured rate or count as ``~1,570 requests/s`` (3 significant digits); ``~`` marks it."""
+    if value < 0 or not unit:
+        raise ValueError("an amount is non-negative and has a unit")
+    if float(value).is_integer():
+        return (
+            f"~{int(value):,} {unit}"
+            if value < 1000
+            else f"~{round(value, 3 - len(str(int(value)))):,.0f} {unit}"
+        )
+    digits = 3 - len(str(int(value))) if value >= 1 else 3
+    return f"~{round(value, digits):,.{max(digits, 0)}f} {unit}"
