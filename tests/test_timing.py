@@ -67,3 +67,12 @@ def test_sanitizer_masks_exactly_the_marked_numbers():
     assert sanitize(measured) == "~DURATION vs ~DURATION, ~RATIO slower, ~DURATION"
     unmarked = "lifetime 60 s, 4096 bytes, 3× larger, at 0x10"
     assert sanitize(unmarked) == unmarked
+
+
+def test_fmt_amount_marks_rates_and_counts_for_the_sanitizer():
+    from sessionlab.lab.timing import fmt_amount
+
+    assert fmt_amount(1569.7, "requests/s") == "~1,570 requests/s"
+    assert fmt_amount(17, "requests") == "~17 requests"
+    assert fmt_amount(0.1512, "cores") == "~0.151 cores"
+    assert fmt_amount(73_100_000, "users") == "~73,100,000 users"
