@@ -388,3 +388,33 @@ def test_memory_store_log_out_everywhere_while_another_thread_logs_in():
         thread.join()
     store.delete_user("alice")
     assert not errors and not any(s.user_id == "alice" for s in store._sessions.values())
+
+
+def test_login_csrf_from_another_site_is_refused_in_chromium():
+    """A cross-site auto-submitting form must not log the victim's browser into the attacker's
+    account (SameSite limits which cookies are sent, not which Set-Cookie is stored)."""
+    import asyncio
+
+    from sessionlab.lab.browser import chromium
+    from sessionlab.lab.fixtures import make_users
+    from sessionlab.recommended.bank import create_bank_app
+
+    bank = create_bank_app(users=make_users(mallory=(PASSWORD, "customer")))
+    fields = {"username": "mallory", "password": PASSWORD}
+
+    async def visit(attacker_host):
+        with serve_wsgi(bank) as bank_server:
+            page_app = webauth.create_attacker_app(bank_server.url, path="/login", fields=fields)
+            with serve_wsgi(page_app) as attacker:
+                async with chromium() as browser:
+                    context = await browser.new_context()
+                    page = await context.new_page()
+                    async with page.expect_response(lambda r: "/login" in r.url) as login:
+                        await page.goto(f"http://{attacker_host}:{attacker.port}/")
+                    status = (await login.value).status
+                    cookies = [c["name"] for c in await context.cookies()]
+                    await context.close()
+                    return status, cookies
+
+    assert asyncio.run(visit("localhost")) == (403, [])  # cross-site: Sec-Fetch-Site decides
+    assert asyncio.run(visit("127.0.0.1")) == (403, [])  # same site, other origin: refused too
