@@ -14,6 +14,11 @@ async function logInWithCookie(username, password) {
   return response.status;
 }
 
+async function logOutCookie(csrfToken) {
+  const response = await fetch("/logout", {method: "POST", headers: {"X-CSRF-Token": csrfToken}});
+  return response.status;  // the server deletes the session: a copied cookie is worthless now
+}
+
 function logOutToken() {
   localStorage.removeItem("access_token");  // all a stateless-JWT front end can do at logout
 }

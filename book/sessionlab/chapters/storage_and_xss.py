@@ -3,7 +3,7 @@
 :func:`create_xss_bank` extends the book's reference session app (HttpOnly session cookie) with
 a JWT login whose front end keeps the token in ``localStorage``, an API that accepts that token
 as a bearer token, and a search page that pastes its query into the HTML unescaped: the
-injection point. :func:`create_attacker_app` is the attacker's server on another site; it keeps
+injection point. :func:`create_loot_collector` is the attacker's server on another site; it keeps
 every request body it receives in a list, which is the evidence of what was stolen.
 """
 
@@ -18,24 +18,27 @@ from typing import Any
 
 import jwt
 from flask import Flask, Response, abort, jsonify, request
-from werkzeug.security import check_password_hash
 
+from sessionlab.lab.registry import registered_app
 from sessionlab.recommended.session_app import create_session_app
 from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
 from sessionlab.recommended.tokens import generate_keys, issue_token, verify_token
+from sessionlab.recommended.webauth import bearer_token, check_password
 
 __all__ = [
     "TOKEN_AUDIENCE",
     "TOKEN_ISSUER",
+    "BANK_JS",
     "create_xss_bank",
-    "create_attacker_app",
+    "create_loot_collector",
     "wait_for_loot",
 ]
 
 TOKEN_AUDIENCE = "bank-api"
 TOKEN_ISSUER = "bank"
 TOKEN_LIFETIME = 3600  # one hour, a common access-token lifetime
-_BANK_JS = (Path(__file__).with_suffix(".js")).read_text()
+#: The bank's front end, served as ``/bank.js``.
+BANK_JS = (Path(__file__).with_suffix(".js")).read_text()
 
 
 def _page(title: str, body: str) -> str:
@@ -45,6 +48,17 @@ def _page(title: str, body: str) -> str:
     )
 
 
+def _bank_sample():
+    from sessionlab.lab.fixtures import book_users
+
+    yield "XSS bank (vulnerable on purpose)", create_xss_bank(book_users())
+    yield (
+        "XSS bank with CSP",
+        create_xss_bank(book_users(), content_security_policy="default-src 'self'"),
+    )
+
+
+@registered_app("storage_and_xss.bank", sample=_bank_sample)
 def create_xss_bank(
     users: dict[str, dict[str, Any]], *, content_security_policy: str | None = None
 ) -> Flask:
@@ -65,16 +79,14 @@ def create_xss_bank(
 
     @app.get("/bank.js")
     def bank_js():
-        return Response(_BANK_JS, mimetype="text/javascript")
+        return Response(BANK_JS, mimetype="text/javascript")
 
     @app.post("/api/token-login")
     def token_login():
-        user = users.get(request.form.get("username", ""))
-        if user is None or not check_password_hash(
-            user["password_hash"], request.form.get("password", "")
-        ):
+        username = request.form.get("username", "")
+        if not check_password(users, username, request.form.get("password", "")):
             abort(401)
-        claims = {"sub": request.form["username"], "role": user["role"]}
+        claims = {"sub": username, "role": users[username]["role"]}
         token = issue_token(
             claims,
             token_keys,
@@ -87,8 +99,8 @@ def create_xss_bank(
 
     @app.get("/api/me")
     def api_me():
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme != "Bearer":
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is None:
             abort(401)
         try:
             claims = verify_token(token, token_keys, audience=TOKEN_AUDIENCE, issuer=TOKEN_ISSUER)
@@ -119,7 +131,12 @@ def create_xss_bank(
     return app
 
 
-def create_attacker_app(loot: list[str]):
+def _collector_sample():
+    yield "XSS loot collector", create_loot_collector([])
+
+
+@registered_app("storage_and_xss.collector", sample=_collector_sample)
+def create_loot_collector(loot: list[str]):
     """The attacker's server: append the body of every ``POST /collect`` to ``loot``, answer 204."""
 
     def attacker_app(environ, start_response):
