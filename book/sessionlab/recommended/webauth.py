@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import html
 import secrets
@@ -80,7 +81,9 @@ class LoginThrottle:
 
     Counted per user name (known or not), so guessing one account's password from many
     addresses is slowed too. ``retry_after(name)`` is 0 when a login may be tried, otherwise
-    the seconds until the oldest counted failure leaves the window. Thread-safe.
+    the seconds until the oldest counted failure leaves the window. Names are kept as SHA-256
+    digests, so memory is bounded by ``max_names`` whatever the names sent. Thread-safe.
+    The price: anyone can hold a known user's logins back for ``window`` seconds.
     """
 
     def __init__(
@@ -97,16 +100,21 @@ class LoginThrottle:
         self.window = window
         self.clock = clock
         self.max_names = max_names
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: dict[bytes, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, name: str, now: float) -> deque[float]:
+    def _recent(self, name: bytes, now: float) -> deque[float]:
         failures = self._failures.get(name, deque())
         while failures and now - failures[0] >= self.window:
             failures.popleft()
         return failures
 
+    @staticmethod
+    def _key(name: str) -> bytes:
+        return hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()
+
     def retry_after(self, name: str) -> float:
+        name = self._key(name)
         with self._lock:
             now = self.clock()
             failures = self._recent(name, now)
@@ -115,6 +123,7 @@ class LoginThrottle:
             return self.window - (now - failures[0])
 
     def failed(self, name: str) -> None:
+        name = self._key(name)
         with self._lock:
             now = self.clock()
             if name not in self._failures and len(self._failures) >= self.max_names:
@@ -126,6 +135,7 @@ class LoginThrottle:
             failures.append(now)
 
     def succeeded(self, name: str) -> None:
+        name = self._key(name)
         with self._lock:
             self._failures.pop(name, None)
 
