@@ -418,3 +418,28 @@ def test_login_csrf_from_another_site_is_refused_in_chromium():
 
     assert asyncio.run(visit("localhost")) == (403, [])  # cross-site: Sec-Fetch-Site decides
     assert asyncio.run(visit("127.0.0.1")) == (403, [])  # same site, other origin: refused too
+
+
+def test_redis_log_out_everywhere_keeps_a_concurrent_login_indexed():
+    """A login that lands between reading the index and ending its sessions is not lost from the
+    index: the next log-out-everywhere still ends it (a DEL of the whole index would drop it)."""
+    from sessionlab.lab.redis_service import redis_server
+    from sessionlab.recommended.sessions import RedisSessionStore
+
+    with redis_server() as client:
+        store = RedisSessionStore(client, idle_timeout=900, absolute_timeout=3600)
+        first = store.create("alice")
+        real_smembers = client.smembers
+        late = {}
+
+        def smembers_then_a_login(name):
+            members = real_smembers(name)
+            late["session"] = store.create("alice")  # the concurrent login
+            return members
+
+        client.smembers = smembers_then_a_login
+        assert store.delete_user("alice") == 1
+        client.smembers = real_smembers
+        assert store.get(first.session_id) is None
+        assert store.delete_user("alice") == 1
+        assert store.get(late["session"].session_id) is None

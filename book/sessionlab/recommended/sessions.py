@@ -273,7 +273,17 @@ class RedisSessionStore:
         return bool(self.client.delete(self._key(session_id)))
 
     def delete_user(self, user_id: str) -> int:
-        members = self.client.smembers(f"{self.prefix}user:{user_id}")
-        ended = sum(self.delete(m.decode() if isinstance(m, bytes) else m) for m in members)
-        self.client.delete(f"{self.prefix}user:{user_id}")
-        return ended
+        """Log a user out everywhere; returns how many sessions ended.
+
+        Only the members it read leave the index (``SREM``, not ``DEL``): a session created by
+        a concurrent login stays indexed, so the next "log out everywhere" still finds it.
+        """
+        index = f"{self.prefix}user:{user_id}"
+        members = [m.decode() if isinstance(m, bytes) else m for m in self.client.smembers(index)]
+        if not members:
+            return 0
+        pipe = self.client.pipeline()
+        pipe.delete(*(self._key(m) for m in members))
+        pipe.srem(index, *members)
+        ended, _ = pipe.execute()
+        return int(ended)
