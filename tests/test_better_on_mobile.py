@@ -1,7 +1,9 @@
 """Chapter 17's HTTPS server: gunicorn with TLS and limits, and the session ID sent in a header."""
 
 import asyncio
+import contextlib
 import socket
+import ssl
 import time
 
 import psutil
@@ -67,6 +69,24 @@ def test_silent_connections_are_closed_within_the_timeout(server):
         sock.close()
     assert time.monotonic() - started < LIMITS.channel_timeout + 8
     assert get(server, "/me").status_code == 401
+
+
+def test_half_sent_requests_are_closed_within_the_timeout(server):
+    context = ssl.create_default_context(cafile=str(server.ca_file))
+    half_sent = []
+    for _ in range(LIMITS.threads):  # one per worker thread: without a read timeout, a stall
+        raw = socket.create_connection(("127.0.0.1", server.port))
+        tls = context.wrap_socket(raw, server_hostname="127.0.0.1")
+        tls.sendall(b"GET /me HTTP/1.1\r\nHost: x\r\nX-Half: sent")
+        half_sent.append(tls)
+    started = time.monotonic()
+    assert get(server, "/me").status_code == 401  # served once the stalled ones are dropped
+    for tls in half_sent:
+        tls.settimeout(LIMITS.channel_timeout + 8)
+        with contextlib.suppress(OSError):
+            tls.recv(100)
+        tls.close()
+    assert time.monotonic() - started < LIMITS.channel_timeout + 5
 
 
 def server_pid(server):

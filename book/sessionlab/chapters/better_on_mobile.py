@@ -20,6 +20,7 @@ through :attr:`HttpsServer.ca_file`, ``httpx`` and ``urllib`` through
 
 from __future__ import annotations
 
+import os
 import secrets
 import ssl
 from dataclasses import dataclass
@@ -105,6 +106,34 @@ class HttpsServer:
         return ssl.create_default_context(cadata=self.certificate_pem.decode("ascii"))
 
 
+#: Seconds a connection may take to send a request once it has started one (see below); the
+#: server process gets the bench's ``channel_timeout`` through ``SESSIONLAB_READ_TIMEOUT``.
+READ_TIMEOUT = float(os.environ.get("SESSIONLAB_READ_TIMEOUT", ServerLimits().channel_timeout))
+
+
+def post_worker_init(worker) -> None:
+    """gunicorn hook (this module is also the server's ``--config``): a read timeout per connection.
+
+    gunicorn's gthread worker waits for a silent connection without holding a thread, but once a
+    client has sent part of a request it reads the rest on a blocking socket with no timeout:
+    measured here, 8 half-sent TLS requests (one per thread) kept every other client waiting for
+    more than 60 s. This hook gives every connection's socket :data:`READ_TIMEOUT` after gunicorn
+    has set it up, so a half-sent request is dropped like waitress drops one.
+    """
+    from gunicorn.workers import gthread
+
+    original = gthread.TConn.init
+    if getattr(original, "sessionlab_read_timeout", False):
+        return
+
+    def init_with_timeout(self):
+        original(self)
+        self.sock.settimeout(READ_TIMEOUT)
+
+    init_with_timeout.sessionlab_read_timeout = True
+    gthread.TConn.init = init_with_timeout
+
+
 def gunicorn_argv(port: int, folder: Path, *, secure: bool, limits: ServerLimits) -> list[str]:
     """The gunicorn command line: TLS from ``folder``, the bench's limits, one gthread worker."""
     return [
@@ -117,7 +146,7 @@ def gunicorn_argv(port: int, folder: Path, *, secure: bool, limits: ServerLimits
         "--limit-request-field_size", str(LIMIT_REQUEST_FIELD_SIZE),
         "--limit-request-fields", str(LIMIT_REQUEST_FIELDS),
         "--control-socket", str(folder / "gunicorn.ctl"), "--worker-tmp-dir", str(folder),
-        "--log-level", "warning",
+        "--log-level", "warning", "--config", "python:sessionlab.chapters.better_on_mobile",
         f"sessionlab.chapters.better_on_mobile:new_mobile_app(secure={secure})",
     ]  # fmt: skip
 
