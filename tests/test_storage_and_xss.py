@@ -1,7 +1,5 @@
 """Chapter 21's bank (vulnerable on purpose) and loot collector, over their WSGI apps."""
 
-import io
-
 from sessionlab.chapters.storage_and_xss import create_loot_collector, create_xss_bank
 from sessionlab.lab.fixtures import make_users
 
@@ -37,8 +35,6 @@ def test_the_cookie_victims_logout_ends_the_session_on_the_server():
 
 def test_the_collector_keeps_every_body():
     loot = []
-    app = create_loot_collector(loot)
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/collect", "CONTENT_LENGTH": "3"}
-    environ["wsgi.input"] = io.BytesIO(b"abc")
-    app(environ, lambda status, headers: None)
+    client = create_loot_collector(loot).test_client()
+    assert client.post("/collect", data=b"abc").status_code == 204
     assert loot == ["abc"]

@@ -139,14 +139,14 @@ def _collector_sample():
 def create_loot_collector(loot: list[str]):
     """The attacker's server: append the body of every ``POST /collect`` to ``loot``, answer 204."""
 
-    def attacker_app(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO") == "/collect":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            loot.append(environ["wsgi.input"].read(length).decode("utf-8", "replace"))
-        start_response("204 No Content", [])
-        return [b""]
+    app = Flask(__name__)
 
-    return attacker_app
+    @app.post("/collect")
+    def collect():
+        loot.append(request.get_data(as_text=True))
+        return "", 204
+
+    return app
 
 
 async def wait_for_loot(loot: list[str], count: int = 1, timeout: float = 5.0) -> list[str]:
