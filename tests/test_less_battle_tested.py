@@ -70,3 +70,18 @@ def test_versions_are_the_pinned_ones():
     versions = naive_jwt.library_versions()
     assert versions["PyJWT"] == jwt.__version__
     assert set(versions) == {"PyJWT", "joserfc", "jwcrypto", "Authlib", "jsonwebtoken", "jose"}
+
+
+def test_every_cve_row_names_a_checkable_record():
+    """Each history row is one CVE, names the record it was checked against (a GHSA, the CVE
+    record or NVD) and states affected versions, not a pointer elsewhere. Fails on a duplicated
+    ID, a year that disagrees with the ID, or a placeholder such as "per GHSA-..."."""
+    ids = [str(row["cve"]) for row in naive_jwt.CVE_HISTORY]
+    assert len(ids) == len(set(ids))
+    for row in naive_jwt.CVE_HISTORY:
+        cve, record, affected = str(row["cve"]), str(row["record"]), str(row["affected"])
+        assert cve.startswith("CVE-") and int(cve.split("-")[1]) == row["year"], cve
+        assert any(mark in record for mark in ("GHSA-", "CVE record", "NVD", "notes")), cve
+        assert "per " not in affected and affected.strip(), cve
+        assert row["impact"] in naive_jwt.CVE_IMPACTS, cve
+        assert row["side"] in ("session", "JWT"), cve

@@ -630,7 +630,10 @@ CVE_IMPACTS = (
     "keep or revive a credential that should be dead",
 )
 
-#: The records found by the rule. Each row was checked against the record named in "record".
+#: The records found by the rule. Each row was checked against the record named in "record"
+#: (the CVE list record, cvelistV5, and the GitHub advisory it names). Flask's CVE-2025-47278
+#: (SECRET_KEY_FALLBACKS reversed) is not a row: its record says sessions stay signed and no
+#: integrity is lost, so it lets no request through under a credential it should refuse.
 CVE_HISTORY: list[dict[str, str | int]] = [
     # Session frameworks
     {
@@ -669,7 +672,7 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "cve": "CVE-2016-1000236",
         "year": 2016,
         "package": "cookie-signature (express-session's signer)",
-        "affected": "before 1.0.6 (record); 1.0.4 (GHSA)",
+        "affected": "before 1.0.6 (CVE record); before 1.0.4 (GHSA)",
         "what": "signature compared in variable time: signed cookie guessable",
         "impact": CVE_IMPACTS[0],
         "record": "CVE record; GHSA-92vm-wfm5-mxvv",
@@ -704,16 +707,6 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "what": "Rack::Session::Pool: a long request restores a session the user logged out of",
         "impact": CVE_IMPACTS[3],
         "record": "GHSA-9j94-67jr-4cqj",
-    },
-    {
-        "side": "session",
-        "cve": "CVE-2025-47278",
-        "year": 2025,
-        "package": "Flask",
-        "affected": "3.1.0",
-        "what": "SECRET_KEY_FALLBACKS reversed: cookies signed with a retired key",
-        "impact": CVE_IMPACTS[3],
-        "record": "NVD CVE-2025-47278",
     },
     {
         "side": "session",
@@ -825,7 +818,7 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "affected": "before 1.6.4",
         "what": "unknown crit header parameters accepted",
         "impact": CVE_IMPACTS[2],
-        "record": "GHSA (Authlib)",
+        "record": "GHSA-9ggr-2464-2j32",
     },
     {
         "side": "JWT",
@@ -845,7 +838,7 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "affected": "before 1.6.9",
         "what": "ID token at_hash/c_hash check fails open on an unknown alg",
         "impact": CVE_IMPACTS[0],
-        "record": "NVD CVE-2026-28498",
+        "record": "CVE record; GHSA-m344-f55w-2m6j",
     },
     {
         "side": "JWT",
@@ -855,7 +848,7 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "affected": "1.6.5 to before 1.6.7",
         "what": "alg: none with an empty signature passes verification",
         "impact": CVE_IMPACTS[0],
-        "record": "NVD CVE-2026-28802",
+        "record": "CVE record; GHSA-7wc2-qxgw-g8gg",
     },
     {
         "side": "JWT",
@@ -873,19 +866,81 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "year": 2026,
         "package": "PyJWT",
         "affected": "before 2.13.0",
-        "what": "a public-key JWK accepted as an HMAC secret",
+        "what": "a public-key JWK accepted as an HMAC secret when HMAC and asymmetric "
+        "algorithms are both allowed",
         "impact": CVE_IMPACTS[0],
-        "record": "NVD CVE-2026-48526",
+        "record": "CVE record; GHSA-xgmm-8j9v-c9wx",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-48523",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "2.9.0 to before 2.13.0",
+        "what": "with a PyJWK key, the key's algorithm verifies, not the allow-listed header alg",
+        "impact": CVE_IMPACTS[2],
+        "record": "CVE record; GHSA-jq35-7prp-9v3f",
     },
     {
         "side": "JWT",
         "cve": "CVE-2026-102266",
         "year": 2026,
         "package": "PyJWT",
-        "affected": "per GHSA-9j54-fg26-wv3r",
-        "what": "PyJWK accepts empty HMAC keys, bypassing the empty-key check",
+        "affected": "2.13.0 to before 2.14.0",
+        "what": "an oct JWK with an empty k verifies HMAC tokens: the empty-key check skipped",
         "impact": CVE_IMPACTS[0],
-        "record": "GHSA-9j54-fg26-wv3r",
+        "record": "CVE record; GHSA-9j54-fg26-wv3r",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-102267",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "before 2.14.0",
+        "what": "PyJWKClient follows a redirect off the trusted JWKS URL: verification keys "
+        "substituted",
+        "impact": CVE_IMPACTS[0],
+        "record": "CVE record; GHSA-9v7f-9g4p-ffgj",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-102268",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "before 2.14.0",
+        "what": "PEM detection misses mutated public-key PEMs: key confusion",
+        "impact": CVE_IMPACTS[0],
+        "record": "CVE record; GHSA-ffc3-869f-jxw9",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-102269",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "before 2.14.0",
+        "what": "non-canonical signature segment: a revoked raw token passes as a new one",
+        "impact": CVE_IMPACTS[3],
+        "record": "CVE record; GHSA-hxm8-2xgr-2p9m",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-102271",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "2.4.0 to before 2.14.0",
+        "what": "DER public keys not refused as HMAC secrets: key confusion",
+        "impact": CVE_IMPACTS[0],
+        "record": "CVE record; GHSA-p4g4-x82p-q773",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-102272",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "2.13.0 to before 2.14.0",
+        "what": "a BOM-prefixed public JWK passes the HMAC key guard: key confusion",
+        "impact": CVE_IMPACTS[0],
+        "record": "CVE record; GHSA-r6x4-923q-g947",
     },
     {
         "side": "JWT",
@@ -893,9 +948,9 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "year": 2026,
         "package": "PyJWT",
         "affected": "2.13.0 to before 2.14.0",
-        "what": "HMAC key guard misses nested public JWK forms: key confusion",
+        "what": "HMAC key guard misses public JWK containers: key confusion",
         "impact": CVE_IMPACTS[0],
-        "record": "CVE record (Ubuntu tracker)",
+        "record": "CVE record; GHSA-w2cx-738m-mc7w",
     },
 ]
 
