@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import html
 import secrets
@@ -272,6 +273,9 @@ class MemoryJtiStore:
     def __init__(self, clock: Callable[[], float] = time.time):
         self.clock = clock
         self._entries: dict[str, float] = {}
+        # (expiry, jti) in expiry order, so purging touches only what has expired: a claim costs
+        # O(log n) however many live entries there are, not a scan of them all.
+        self._expiry_order: list[tuple[float, str]] = []
         self._lock = threading.Lock()
         self.lookups = 0
 
@@ -281,14 +285,22 @@ class MemoryJtiStore:
             return len(self._entries)
 
     def _purge(self, now: float) -> None:
-        for jti in [j for j, exp in self._entries.items() if now >= exp]:
-            del self._entries[jti]
+        while self._expiry_order and self._expiry_order[0][0] <= now:
+            expires_at, jti = heapq.heappop(self._expiry_order)
+            if self._entries.get(jti) == expires_at:
+                del self._entries[jti]
+
+    def _remember(self, jti: str, expires_at: float) -> None:
+        self._entries[jti] = expires_at
+        heapq.heappush(self._expiry_order, (expires_at, jti))
 
     def add(self, jti: str, expires_at: float) -> None:
         """Remember ``jti`` until ``expires_at``: after that the token's own ``exp`` refuses it."""
         with self._lock:
-            if expires_at > self.clock():
-                self._entries[jti] = max(expires_at, self._entries.get(jti, 0))
+            now = self.clock()
+            self._purge(now)
+            if expires_at > now and expires_at > self._entries.get(jti, 0):
+                self._remember(jti, expires_at)
 
     def contains(self, jti: str) -> bool:
         with self._lock:
@@ -308,11 +320,10 @@ class MemoryJtiStore:
             now = self.clock()
             if expires_at <= now:
                 return False
+            self._purge(now)
             if self._entries.get(jti, 0) > now:
                 return False
-            if len(self._entries) > 10_000:
-                self._purge(now)
-            self._entries[jti] = expires_at
+            self._remember(jti, expires_at)
             return True
 
 
