@@ -54,6 +54,15 @@ $(NODE_LIBS)/node_modules/.package-lock.json: $(NODE_LIBS)/package.json $(NODE_L
 	cd $(NODE_LIBS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+NODE_EXPRESS := node/express-session
+node: $(NODE_EXPRESS)/node_modules/.package-lock.json  # and chapter 41's express-session app
+$(NODE_EXPRESS)/node_modules/.package-lock.json: $(NODE_EXPRESS)/package.json $(NODE_EXPRESS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "Chapter 41 runs express-session, connect-redis and csrf-sync on Node.js 20: install"; \
+	  echo "Node.js 20 and npm (Debian: sudo apt-get install nodejs npm), then run make again."; exit 1; }
+	cd $(NODE_EXPRESS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 book: $(STAMP)  ## build the site into _build/html (zero warnings allowed)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open $(CURDIR)/$(BUILD_DIR)/html/index.html (or run: make serve)"

@@ -1,0 +1,252 @@
+"""Flask with Flask-Login and Flask-WTF's CSRF protection, on Flask-Session (Redis) or on Flask's
+own signed-cookie session: as shipped (``config="defaults"``) and as the book recommends.
+
+The recommended configuration is a handful of settings plus the lines Flask lacks: an absolute
+timeout, a per-user generation in the user ID (Flask-Login's "alternative tokens") so that log out
+everywhere, a password change and an administrator end every session, a new session ID on
+privilege change, ``Cache-Control: no-store``, throttling and an even-timed password check.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, abort, jsonify, request, session
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
+from flask_wtf.csrf import CSRFProtect, generate_csrf
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from sessionlab.lab.registry import registered_app
+from sessionlab.recommended.frameworks.common import (
+    DEMO_HASH,
+    DEMO_USERS,
+    LoginThrottle,
+    check_password_evenly,
+)
+
+__all__ = ["RECOMMENDED_FLASK_SETTINGS", "create_flask_app"]
+
+#: The settings the book recommends for Flask-Session on Redis (timeouts are set per app).
+RECOMMENDED_FLASK_SETTINGS = {
+    "SESSION_TYPE": "redis",
+    "SESSION_COOKIE_NAME": "__Host-session",  # no sibling host can set or shadow it
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_PERMANENT": False,  # a browser-session cookie; Redis keeps the idle TTL
+    "SESSION_REFRESH_EACH_REQUEST": True,  # the TTL restarts on use: an idle timeout
+    "REMEMBER_COOKIE_NAME": "__Host-remember",
+    "REMEMBER_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+}
+
+
+def _samples():
+    # The Redis configurations need a Redis; the sweep attacks the cookie one.
+    yield "flask-cookie-defaults", create_flask_app(store="cookie")
+
+
+class _User(UserMixin):
+    def __init__(self, name: str, record: dict[str, Any], generation: int | None):
+        self.name, self.record, self.generation = name, record, generation
+
+    def get_id(self) -> str:
+        # Flask-Login's alternative token: the user ID carries a generation, so bumping it
+        # makes every session and remember cookie of this user refer to nobody.
+        return self.name if self.generation is None else f"{self.name}:{self.generation}"
+
+
+@registered_app("flask-sessions", sample=_samples)
+def create_flask_app(
+    *,
+    config: str = "defaults",
+    store: str = "redis",
+    redis_client=None,
+    demo_short_timeouts: bool = False,
+    idle_timeout: int = 1800,
+    absolute_timeout: int = 8 * 3600,
+) -> Flask:
+    """The Flask app; ``demo_short_timeouts`` shrinks every timeout to seconds for a demo."""
+    if config not in ("defaults", "recommended") or store not in ("redis", "cookie"):
+        raise ValueError("config is 'defaults' or 'recommended'; store is 'redis' or 'cookie'")
+    recommended = config == "recommended"
+    if demo_short_timeouts:
+        idle_timeout, absolute_timeout = 1, 2
+    app = Flask(__name__)
+    app.secret_key = __import__("secrets").token_bytes(32)
+    if store == "redis":
+        from flask_session import Session
+
+        if redis_client is None:
+            raise ValueError("Flask-Session on Redis needs redis_client=")
+        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis_client)
+        if recommended:
+            app.config.update(RECOMMENDED_FLASK_SETTINGS, SESSION_REDIS=redis_client)
+            app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=idle_timeout)
+        elif demo_short_timeouts:
+            # Flask-Session restarts this lifetime on every request: an idle timeout.
+            app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=idle_timeout)
+        Session(app)
+    elif recommended:
+        raise ValueError("the book recommends a server-side store; use store='redis'")
+    CSRFProtect(app)
+    users = {
+        name: {"hash": generate_password_hash(pw, DEMO_HASH), "role": role}
+        for name, (pw, role) in DEMO_USERS.items()
+    }
+    generations = dict.fromkeys(users, 0)
+    throttle = LoginThrottle()
+    login_manager = LoginManager(app)
+
+    def user_object(name: str) -> _User:
+        return _User(name, users[name], generations[name] if recommended else None)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        name, _, generation = user_id.partition(":")
+        if name not in users or (recommended and generation != str(generations[name])):
+            return None
+        return user_object(name)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        abort(401)
+
+    if recommended:
+        _add_recommended_hooks(app, absolute_timeout)
+
+    @app.get("/csrf")
+    def csrf():
+        return jsonify(csrf_token=generate_csrf())
+
+    @app.post("/login")
+    def login():
+        name, password = request.form.get("username", ""), request.form.get("password", "")
+        if recommended and throttle.blocked(name):
+            abort(429)
+        record = users.get(name)
+        if recommended:
+            ok = check_password_evenly(record and record["hash"], password)
+        else:
+            ok = record is not None and check_password_hash(record["hash"], password)
+        if not ok:
+            throttle.failed(name)
+            abort(401)
+        throttle.succeeded(name)
+        if recommended:
+            _new_session_id(app)
+            session["auth_at"] = time.time()
+        login_user(user_object(name), remember=request.form.get("remember") == "1")
+        return jsonify(user=name)
+
+    @app.get("/me")
+    @login_required
+    def me():
+        return jsonify(user=current_user.name, role=current_user.record["role"])
+
+    @app.post("/transfer")
+    @login_required
+    def transfer():
+        return jsonify(transferred=request.form.get("amount", "0"))
+
+    @app.post("/elevate")
+    @login_required
+    def elevate():
+        if not check_password_hash(current_user.record["hash"], request.form.get("password", "")):
+            abort(401)
+        if recommended:
+            _new_session_id(app)
+        session["elevated"] = True
+        return jsonify(elevated=True)
+
+    def end_sessions(name: str) -> None:
+        generations[name] += 1
+
+    @app.post("/password")
+    @login_required
+    def password():
+        me = current_user.name
+        if not check_password_hash(users[me]["hash"], request.form.get("old", "")):
+            abort(401)
+        users[me]["hash"] = generate_password_hash(request.form["new"], DEMO_HASH)
+        if recommended and request.form.get("end_other_sessions") == "1":
+            end_sessions(me)
+            _new_session_id(app)
+            login_user(user_object(me))
+        return jsonify(changed=True)
+
+    @app.post("/logout")
+    @login_required
+    def logout():
+        logout_user()
+        if recommended:
+            session.clear()
+        return jsonify(logged_out=True)
+
+    @app.post("/logout-everywhere")
+    @login_required
+    def logout_everywhere():
+        if not recommended:
+            abort(404)  # Flask-Login keeps no list of a user's sessions
+        end_sessions(current_user.name)
+        logout_user()
+        session.clear()
+        return jsonify(logged_out_everywhere=True)
+
+    def admin_target() -> str:
+        if current_user.record["role"] != "admin":
+            abort(403)
+        name = request.form.get("user", "")
+        if name not in users:
+            abort(404)
+        return name
+
+    @app.post("/admin/end-sessions")
+    @login_required
+    def admin_end_sessions():
+        name = admin_target()
+        if not recommended:
+            abort(404)
+        end_sessions(name)
+        return jsonify(ended=name)
+
+    @app.post("/admin/disable")
+    @login_required
+    def admin_disable():
+        name = admin_target()
+        users.pop(name)
+        return jsonify(disabled=name)
+
+    return app
+
+
+def _new_session_id(app: Flask) -> None:
+    """A fresh session ID with the same data (Flask-Session's ``regenerate``)."""
+    interface = app.session_interface
+    if hasattr(interface, "regenerate"):
+        interface.regenerate(session)
+
+
+def _add_recommended_hooks(app: Flask, absolute_timeout: int) -> None:
+    @app.before_request
+    def absolute_timeout_check():
+        auth_at = session.get("auth_at")
+        if auth_at is not None and time.time() - auth_at > absolute_timeout:
+            logout_user()
+            session.clear()
+
+    @app.after_request
+    def no_store(response):
+        if current_user.is_authenticated or request.path == "/login":
+            response.headers["Cache-Control"] = "no-store"
+        return response
