@@ -7,8 +7,6 @@ names are re-exported here for the chapters. What lives here is the harness:
 - :class:`AttackTimeline`: theft, detection (T), outage, in seconds after login.
 - :class:`TokenClient` and :class:`CookieClient`: what a browser or an attacker does over HTTP.
 - :class:`Variant` and :func:`replay_attack`: every variant through the same timeline.
-- :func:`create_token_app`: :func:`~sessionlab.recommended.jwt_app.create_jwt_app` around a
-  ready-made :class:`~sessionlab.recommended.jwt_app.TokenService`.
 
 Time is read from :func:`time.time` everywhere (tokens, families, the verifier), so a chapter
 moves the whole app through an attack timeline with ``time_machine.travel(..., tick=False)``.
@@ -31,7 +29,6 @@ from sessionlab.recommended.jwt_app import (
     AUDIENCE,
     ISSUER,
     KeyRing,
-    RedisDenyList,
     RefreshFamily,
     RefreshTokenError,
     RefreshTokenReused,
@@ -41,7 +38,6 @@ from sessionlab.recommended.jwt_app import (
     TokenService,
     TokenVersions,
     UnknownKeyError,
-    create_jwt_app,
 )
 
 __all__ = [
@@ -54,12 +50,10 @@ __all__ = [
     "RefreshTokenReused",
     "RefreshFamily",
     "RefreshTokenStore",
-    "DenyList",
     "TokenVersions",
     "TokenRevokedError",
     "StoreUnavailableError",
     "TokenService",
-    "create_token_app",
     "TokenClient",
     "CookieClient",
     "Variant",
@@ -87,26 +81,6 @@ class AttackTimeline:
     def at(self, offset: int) -> int:
         """The Unix time ``offset`` seconds after login."""
         return self.start + offset
-
-
-def create_token_app(
-    service: TokenService,
-    users: dict[str, dict[str, Any]],
-    *,
-    refresh_tokens: RefreshTokenStore | None = None,
-) -> Flask:
-    """:func:`~sessionlab.recommended.jwt_app.create_jwt_app` with a ready-made ``service``."""
-    return create_jwt_app(
-        service.keys,
-        users,
-        lifetime=service.access_lifetime,
-        refresh_tokens=refresh_tokens,
-        service=service,
-    )
-
-
-#: The Redis deny-list of chapter 31 (the same class as the one the app takes).
-DenyList = RedisDenyList
 
 
 class _InProcessResponse:
