@@ -120,8 +120,26 @@ def _samples():
     yield "django-db-defaults", create_django_app()
 
 
+class _Rule:
+    """A route, described the way Flask's ``url_map`` does (the abuse sweep reads it)."""
+
+    def __init__(self, rule: str, methods: set[str]):
+        self.rule, self.methods, self.endpoint, self.arguments = rule, methods, rule, ()
+
+
+class _UrlMap:
+    def iter_rules(self):
+        from sessionlab.recommended.frameworks.django_urls import urlpatterns
+
+        for pattern in urlpatterns:
+            route = "/" + str(pattern.pattern)
+            yield _Rule(route, {"GET"} if route in ("/csrf", "/me") else {"POST"})
+
+
 class DjangoApp:
     """One Django configuration as a WSGI app."""
+
+    url_map = _UrlMap()
 
     def __init__(self, overrides: dict, state: dict):
         from django.core.handlers.wsgi import WSGIHandler
