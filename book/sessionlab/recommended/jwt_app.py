@@ -24,7 +24,8 @@ so no kind is accepted where another is expected.
 
 Endpoints: ``POST /login`` (form ``username``/``password``) returns ``access_token``,
 ``expires_in`` and, with refresh tokens, ``refresh_token``; ``POST /refresh`` (form
-``refresh_token``); ``POST /renew`` (sliding re-issue); ``GET /me``, ``GET /profile``, ``GET /admin`` (role ``admin``); ``POST /logout``.
+``refresh_token``); ``POST /renew`` (sliding re-issue); ``GET /me``, ``GET /profile``,
+``GET /admin`` (role ``admin``); ``POST /logout``.
 """
 
 from __future__ import annotations
