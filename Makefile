@@ -45,22 +45,15 @@ loadtools:  ## make sure HAProxy and wrk are available for chapter 10 (Debian pa
 	  echo "(sudo apt-get install haproxy wrk)."; exit 1; \
 	fi
 
-NODE_LIBS := node/jwt-libraries
-node: $(NODE_LIBS)/node_modules/.package-lock.json  ## install chapter 24's Node JWT libraries (npm ci)
-$(NODE_LIBS)/node_modules/.package-lock.json: $(NODE_LIBS)/package.json $(NODE_LIBS)/package-lock.json
+# Chapter 24 runs jsonwebtoken and jose; chapter 41 runs express-session, connect-redis and
+# csrf-sync. Each folder pins its packages in package.json and package-lock.json.
+NODE_PROJECTS := node/jwt-libraries node/express-session
+node: $(foreach project,$(NODE_PROJECTS),$(project)/node_modules/.package-lock.json)  ## install the Node parts (npm ci)
+node/%/node_modules/.package-lock.json: node/%/package.json node/%/package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
-	  echo "Chapter 24 runs jsonwebtoken and jose on Node.js 20: install Node.js 20 and npm"; \
+	  echo "Chapters 24 and 41 run Node.js 20: install Node.js 20 and npm"; \
 	  echo "(Debian: sudo apt-get install nodejs npm), then run make again."; exit 1; }
-	cd $(NODE_LIBS) && npm ci --no-audit --no-fund --loglevel=error
-	touch $@
-
-NODE_EXPRESS := node/express-session
-node: $(NODE_EXPRESS)/node_modules/.package-lock.json  # and chapter 41's express-session app
-$(NODE_EXPRESS)/node_modules/.package-lock.json: $(NODE_EXPRESS)/package.json $(NODE_EXPRESS)/package-lock.json
-	@command -v node >/dev/null && command -v npm >/dev/null || { \
-	  echo "Chapter 41 runs express-session, connect-redis and csrf-sync on Node.js 20: install"; \
-	  echo "Node.js 20 and npm (Debian: sudo apt-get install nodejs npm), then run make again."; exit 1; }
-	cd $(NODE_EXPRESS) && npm ci --no-audit --no-fund --loglevel=error
+	cd node/$* && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 book: $(STAMP)  ## build the site into _build/html (zero warnings allowed)
