@@ -214,7 +214,7 @@ def test_download_server_answers_every_hostile_request_with_a_4xx(tmp_path):
     (files / "other.pdf").write_bytes(b"%PDF-1.7 someone else's")
     port = free_port()
     argv = ["python", "-m", "sessionlab.chapters.download_tokens", "--port", str(port), "--public-key", str(public_pem),
-            "--files", str(files), "--jti-cache"]  # fmt: skip
+            "--files", str(files), "--single-use"]  # fmt: skip
     with spawn_server(argv, port=port) as server:
         now = int(time.time())
 

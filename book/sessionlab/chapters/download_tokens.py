@@ -320,6 +320,9 @@ def create_download_app(
 
     @app.get("/files/<name>")
     def download(name: str):
+        # One URL per file: no trailing slash, and no redirect whose Location carries the token.
+        if request.path != f"/files/{name}":
+            return refuse(404)
         token, problem = _token_from(request)
         if problem is not None:
             return refuse(problem)

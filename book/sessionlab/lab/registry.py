@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 __all__ = ["Registration", "UnregisteredAppError", "registered_app", "registration_of", "registry"]
@@ -71,5 +72,11 @@ def registry() -> dict[str, Registration]:
     import sessionlab
 
     for module in pkgutil.walk_packages(sessionlab.__path__, "sessionlab."):
-        importlib.import_module(module.name)
+        if module.ispkg:
+            continue
+        origin = module.module_finder.find_spec(module.name.rpartition(".")[2]).origin
+        # Only modules that register an app: some (Django's URL conf) import only once the
+        # framework is configured, which the module that registers the app does first.
+        if "registered_app(" in Path(origin).read_text(encoding="utf-8"):
+            importlib.import_module(module.name)
     return dict(_REGISTRY)
