@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 logger = logging.getLogger(__name__)
 
 ICON_CSS = "booksite-icons.css"
+SYNC_SCRIPTS = {"_static/documentation_options.js"}
 MATHJAX_DIR = "mathjax"
 MATHJAX_PARTS = ["tex-chtml.js", "a11y", "adaptors", "input", "output", "sre", "ui"]
 ICON_CLASS = re.compile(r"\bfa-([a-z0-9-]+)")
@@ -100,9 +101,10 @@ def on_page_context(app: Sphinx, pagename, templatename, context, doctree) -> No
         if name == app.config.mathjax_path or "mathjax" in name.lower():
             continue
         seen.add(body)
-        if name and not body and name != "_static/documentation_options.js":
+        if name and not body and name not in SYNC_SCRIPTS and pagename != "search":
             # Not render-blocking: these all wait for DOMContentLoaded anyway, and defer keeps
-            # their order. documentation_options.js stays: inline scripts read it at once.
+            # their order. documentation_options.js stays: inline scripts read it at once, as
+            # the search page's inline script calls doctools' _ready.
             attributes = asset.attributes
             if "async" not in attributes and "defer" not in attributes:
                 asset = type(asset)(name, **attributes, defer="defer")
