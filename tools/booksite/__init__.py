@@ -73,6 +73,12 @@ def on_config_inited(app: Sphinx, config) -> None:
 
 
 def on_builder_inited(app: Sphinx) -> None:
+    if app.builder.format == "html" and app.builder.name != "html":
+        # Sphinx looks node visitors up by builder name first: once any extension registers one
+        # for singlehtml, myst-nb's html-only ones (hidden code cells) are missing there.
+        handlers = app.registry.translation_handlers
+        for node, visitors in handlers.get("html", {}).items():
+            handlers.setdefault(app.builder.name, {}).setdefault(node, visitors)
     app.add_css_file("booksite.css", priority=900)
     app.add_css_file(ICON_CSS, priority=900)
 
