@@ -12,7 +12,9 @@ What the default sphinx-book-theme page costs and why each change below is made:
   scripts and stylesheet are dropped.
 * Sphinx's and the extensions' scripts are loaded with ``defer``, so they no longer block the
   first paint (documentation_options.js stays synchronous: inline scripts read it at once).
-* ``default_mode`` unset makes the theme log "Got invalid theme mode"; ``_config.yml`` sets it.
+* ``default_mode`` unset makes the theme log "Got invalid theme mode"; ``_config.yml`` sets it,
+  and the head script resolves "auto" to light or dark at once (no second style pass).
+* The bibliography loses ARIA roles that axe (Lighthouse's accessibility audit) rejects.
 * Every page loaded ``searchindex.js`` (tens of KB, growing with the book) for a search-as-you-type
   feature that is off; only ``search.html`` needs it now.
 * MathJax is vendored from a pinned PyPI package into ``_build/html/mathjax/`` (not ``_static/``,
@@ -33,7 +35,6 @@ import os
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import quote
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -225,6 +226,44 @@ def _used_icons(outdir: Path) -> set[str]:
     return names
 
 
+THEME_FROM_STORAGE = (
+    'document.documentElement.dataset.theme = localStorage.getItem("theme") || "auto";'
+)
+THEME_RESOLVED = (
+    'document.documentElement.dataset.theme = localStorage.getItem("theme") || '
+    '(matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");'
+)
+
+
+def _settle_theme(outdir: Path) -> None:
+    """Resolve "auto" to light or dark before the first style pass.
+
+    The theme's head script sets data-theme to "auto" and its deferred script changes it to
+    "light" or "dark" after the page is laid out: a second style pass over the whole page, the
+    longest task of a chapter's load. Resolving it at once gives the same result without it.
+    """
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if "<head>" not in text:
+            continue  # a redirect
+        if THEME_FROM_STORAGE not in text:
+            logger.warning(f"booksite: the theme's colour-mode script changed ({page.name})")
+            continue
+        page.write_text(text.replace(THEME_FROM_STORAGE, THEME_RESOLVED), encoding="utf-8")
+
+
+def _fix_citation_roles(outdir: Path) -> None:
+    """docutils marks the bibliography with ARIA roles axe rejects (a deprecated entry role on a
+    div inside a role=list whose children are not list items); plain markup reads the same."""
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = text.replace(' role="doc-biblioentry"', "").replace(
+            '<div role="list" class="citation-list">', '<div class="citation-list">'
+        )
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+
+
 def _drop_search_scripts(outdir: Path) -> None:
     for page in outdir.rglob("*.html"):
         if page.name == "search.html":
@@ -377,6 +416,8 @@ def on_build_finished(app: Sphinx, exception) -> None:
     if app.builder.name == "html":
         _drop_search_scripts(outdir)
     _lazy_images(outdir)
+    _settle_theme(outdir)
+    _fix_citation_roles(outdir)
     _shrink_figures(outdir)
     _vendor_mathjax(outdir)
     _robots(app, outdir)

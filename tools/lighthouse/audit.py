@@ -2,9 +2,10 @@
 
 A benchmark, not a test. Serves _build/html compressed on 127.0.0.1 (tools/serve.py), runs the
 Lighthouse in tools/lighthouse/node_modules once per page with the system Chromium, and writes
-_build/audit/report.md (and one JSON report per page; PAGES="01_anatomy_of_a_jwt ..." audits only those) with the four scores, the bytes and requests
-transferred, the largest contentful paint, and the bytes the page would weigh with every one of its
-figures loaded (figures below the first are lazy, so Lighthouse's load does not fetch them).
+_build/audit/report.md plus one JSON report per page: the four scores, the bytes and requests the
+load transferred, the largest contentful paint, and what the page weighs with all its figures
+(they load lazily, so Lighthouse's load fetches none). PAGES="01_anatomy_of_a_jwt ..." audits
+only those pages.
 """
 
 from __future__ import annotations
