@@ -13,6 +13,7 @@ NOTEBOOKS = $(shell $(BIN)/python tests/toc.py notebooks)
 NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
 
 .PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability chapter loadtools
+.PHONY: audit pdf node
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -106,8 +107,19 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 lab: $(LAB_STAMP)  ## JupyterLab on the book (MyST rendered), for reading and experimenting locally
 	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir book $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
-serve: book  ## serve the built site on http://127.0.0.1:8000
-	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(BUILD_DIR)/html
+serve: book  ## serve the built site on http://127.0.0.1:8000 (gzip, as static hosts do)
+	$(BIN)/python tools/serve.py $(BUILD_DIR)/html --port 8000
+
+tools/lighthouse/node_modules/.installed: tools/lighthouse/package.json tools/lighthouse/package-lock.json
+	cd tools/lighthouse && npm ci --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+
+audit: book chromium tools/lighthouse/node_modules/.installed  ## Lighthouse on every page: _build/audit/report.md
+	CHROME_PATH=$${SESSIONLAB_CHROMIUM:-/usr/bin/chromium} $(BIN)/python tools/lighthouse/audit.py
+
+pdf: $(STAMP) chromium  ## the whole book as one PDF: _build/pdf/sessions-not-jwt.pdf
+	$(BIN)/jupyter-book build . --builder singlehtml -W -n --keep-going
+	$(BIN)/python tools/pdf.py
 
 lock: $(LAB_STAMP)  ## rewrite constraints.txt from what is installed (book, tests and lab)
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt

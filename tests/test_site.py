@@ -69,3 +69,62 @@ def test_no_sanitizer_placeholder_reached_the_site():
     for source in PAGES:
         text = page_of(source).read_text(encoding="utf-8")
         assert "~DURATION" not in text and "~RATIO" not in text, source.name
+
+
+def site_config() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+@pytest.mark.parametrize("source", PAGES, ids=lambda p: p.stem)
+def test_every_page_is_findable(source):
+    """Title, description, lang, canonical and Open Graph URLs, all from html.baseurl."""
+    base = site_config()["html"]["baseurl"].rstrip("/") + "/"
+    soup = soup_of(source)
+    url = base + page_of(source).relative_to(HTML).as_posix()
+    assert soup.html.get("lang") == "en"
+    assert soup.title and soup.title.get_text(strip=True)
+    description = soup.find("meta", attrs={"name": "description"})
+    assert description and len(description["content"]) >= 50, f"{source.name}: no description"
+    assert soup.find("link", rel="canonical")["href"] == url
+    assert soup.find("meta", property="og:url")["content"] == url
+    assert soup.find("meta", property="og:title")["content"]
+
+
+def test_sitemap_and_robots_list_every_page_under_the_base_url():
+    base = site_config()["html"]["baseurl"].rstrip("/") + "/"
+    sitemap = (HTML / "sitemap.xml").read_text(encoding="utf-8")
+    for source in PAGES:
+        assert f"<loc>{base}{page_of(source).relative_to(HTML).as_posix()}</loc>" in sitemap
+    assert f"Sitemap: {base}sitemap.xml" in (HTML / "robots.txt").read_text()
+
+
+@pytest.mark.parametrize("source", [p for p in PAGES if p.suffix == ".ipynb"], ids=lambda p: p.stem)
+def test_notebook_pages_launch_on_binder_and_colab_from_the_one_repository_url(source):
+    config = site_config()["repository"]
+    repo = config["url"].removeprefix("https://github.com/")
+    notebook = source.relative_to(ROOT).as_posix()
+    links = [a.get("href", "") for a in soup_of(source).find_all("a")]
+    binder = f"https://mybinder.org/v2/gh/{repo}/{config['branch']}?urlpath=lab/tree/{notebook}"
+    assert binder in links, f"{source.name}: no Binder button"
+    assert (
+        f"https://colab.research.google.com/github/{repo}/blob/{config['branch']}/{notebook}"
+        in links
+    )
+    assert f"https://github.com/{repo}" in links, f"{source.name}: no repository button"
+    assert any(link.endswith(notebook) and "/blob/" in link for link in links), "no source button"
+
+
+@pytest.mark.parametrize("source", PAGES, ids=lambda p: p.stem)
+def test_nothing_loads_from_another_host(source):
+    """Scripts, stylesheets, fonts and images all come from the site itself."""
+    soup = soup_of(source)
+    for tag, attribute in (("script", "src"), ("link", "href"), ("img", "src")):
+        for element in soup.find_all(tag):
+            url = element.get(attribute) or ""
+            if tag == "link" and not {"stylesheet", "preload", "icon"} & set(
+                element.get("rel", [])
+            ):
+                continue
+            assert "://" not in url and not url.startswith("//"), f"{source.name}: {url}"

@@ -1,0 +1,210 @@
+"""The built site in a real Chromium, with every request outside 127.0.0.1 blocked.
+
+Each page is served as `make serve` serves it (gzip, tools/serve.py) and must load with no
+failed request, no blocked request, no HTTP error and no console error; its images and formulas
+must render offline; no code listing may scroll sideways at 1280 px; search must work offline;
+figures must stay legible in dark mode. Run by `make site` (after `make book`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import pytest
+from toc import ROOT, toc_files
+
+sys.path.insert(0, str(ROOT / "tools"))
+import serve  # noqa: E402
+
+pytestmark = pytest.mark.site
+HTML = ROOT / "_build" / "html"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGES = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in toc_files()]
+PAGES += ["search.html", "genindex.html"]
+
+
+def chromium_path() -> str:
+    found = os.environ.get("SESSIONLAB_CHROMIUM") or next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
+    )
+    if not found:
+        pytest.fail("no Chromium: install the Debian package chromium (make chromium does)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (HTML / "index.html").exists():
+        pytest.fail("no built site: run `make book` first (make site does)")
+    server = serve.start(HTML)
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Offline:
+    """A page whose requests outside the local server are blocked, and everything it logs."""
+
+    def __init__(self, browser, base_url: str, **context_options):
+        self.context = browser.new_context(**context_options)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.context.route("**/*", self._route)
+        page = self.page
+        page.on(
+            "console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}")
+        )
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"),
+        )
+        self.base_url = base_url
+
+    def _route(self, route):
+        if route.request.url.startswith(self.base_url):
+            route.continue_()
+        else:
+            self.problems.append(f"outside 127.0.0.1: {route.request.url}")
+            route.abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.context.close()
+
+
+LOAD_EVERYTHING = """async () => {
+  const images = [...document.querySelectorAll('img')];
+  images.forEach(i => { i.loading = 'eager'; });
+  await Promise.all(images.map(i => i.complete ? null : new Promise(r => {
+    i.addEventListener('load', r); i.addEventListener('error', r); })));
+  return images.filter(i => !i.naturalWidth).map(i => i.src);
+}"""
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_offline_without_errors(browser, base_url, path):
+    with Offline(browser, base_url, viewport={"width": 412, "height": 823}) as tab:
+        tab.page.goto(base_url + path, wait_until="networkidle")
+        broken = tab.page.evaluate(LOAD_EVERYTHING)
+        maths = tab.page.locator(".math").count()
+        if maths:
+            # Lay the whole page out first: with content-visibility skipping, sections above the
+            # formula change height as they render, and the scroll lands far from it.
+            tab.page.add_style_tag(content=NO_SKIPPING)
+            tab.page.locator(".math").first.scroll_into_view_if_needed()
+            tab.page.wait_for_function(
+                "window.MathJax && MathJax.startup && MathJax.startup.promise"
+            )
+            tab.page.evaluate("MathJax.startup.promise")
+            rendered = tab.page.locator("mjx-container").count()
+            assert rendered >= maths, f"{path}: {rendered} of {maths} formulas rendered"
+            assert tab.page.locator("mjx-merror").count() == 0, f"{path}: a formula failed"
+        tab.page.wait_for_load_state("networkidle")
+        assert not broken, f"{path}: images that did not load: {broken}"
+        assert not tab.problems, f"{path}:\n" + "\n".join(tab.problems)
+
+
+NO_SKIPPING = "* { content-visibility: visible !important; }"
+OVERFLOWING = """() => [...document.querySelectorAll('.bd-article pre')]
+  .filter(p => p.scrollWidth > p.clientWidth + 1)
+  .map(p => [p.scrollWidth, p.clientWidth, p.textContent.split('\\n')[0].slice(0, 60)])"""
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_code_scrolls_sideways_at_1280px(browser, base_url, path):
+    with Offline(browser, base_url, viewport={"width": 1280, "height": 800}) as tab:
+        tab.page.goto(base_url + path)
+        tab.page.add_style_tag(content=NO_SKIPPING)  # lay out every section, not only near ones
+        overflowing = tab.page.evaluate(OVERFLOWING)
+        assert not overflowing, f"{path}: listings wider than their box: {overflowing}"
+
+
+def test_code_fits_unwrapped_at_100_columns(browser, base_url):
+    """The column itself fits 100 columns of code: wrapping is only a fallback for longer lines."""
+    with Offline(browser, base_url, viewport={"width": 1280, "height": 800}) as tab:
+        tab.page.goto(base_url + PAGES[1])
+        fits = tab.page.evaluate(
+            """() => { const pre = document.querySelector('.bd-article div.highlight pre');
+              const probe = document.createElement('span');
+              probe.textContent = 'x'.repeat(100); probe.style.whiteSpace = 'pre';
+              pre.appendChild(probe); const w = probe.getBoundingClientRect().width;
+              const style = getComputedStyle(pre);
+              const inner = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+              probe.remove(); return [w, inner]; }"""
+        )
+        assert fits[0] <= fits[1], (
+            f"100 columns need {fits[0]:.0f} px, the listing has {fits[1]:.0f}"
+        )
+
+
+def test_search_works_offline(browser, base_url):
+    with Offline(browser, base_url) as tab:
+        tab.page.goto(base_url + "search.html?q=refresh+token")
+        tab.page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+        hits = tab.page.locator("#search-results ul.search li a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert any("30_short_expiry_and_refresh" in h for h in hits), hits
+        assert not tab.problems, "\n".join(tab.problems)
+
+
+def test_on_this_page_button_opens_the_page_contents_at_1280px(browser, base_url):
+    """Where the contents sidebar is folded away to give code its width, a button shows it."""
+    with Offline(browser, base_url, viewport={"width": 1280, "height": 800}) as tab:
+        tab.page.goto(base_url + PAGES[1])
+        assert not tab.page.locator("#pst-secondary-sidebar").is_visible()
+        tab.page.locator(".bd-header button.secondary-toggle").click()
+        dialog = tab.page.locator("#pst-secondary-sidebar-modal")
+        dialog.locator("nav.page-toc").wait_for(state="visible")
+        assert dialog.evaluate("d => d.open")
+
+
+FIGURES_IN_DARK_MODE = """async () => {
+  const out = [];
+  for (const img of document.querySelectorAll('.bd-article img[src*="_images/"]')) {
+    img.loading = 'eager';
+    if (!img.complete) await new Promise(r => { img.onload = img.onerror = r; });
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d'); ctx.drawImage(img, 0, 0);
+    const corner = ctx.getImageData(1, 1, 1, 1).data;
+    out.push({src: img.src.split('/').pop(), filter: getComputedStyle(img).filter,
+              alpha: corner[3], light: (corner[0] + corner[1] + corner[2]) / 3});
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if p.startswith("book/")])
+def test_figures_are_legible_in_dark_mode(browser, base_url, path):
+    """Plots have dark ink on their own opaque light background, shown undimmed in dark mode."""
+    with Offline(browser, base_url, color_scheme="dark") as tab:
+        tab.page.goto(base_url + path)
+        assert tab.page.evaluate("document.documentElement.dataset.theme") == "dark"
+        for figure in tab.page.evaluate(FIGURES_IN_DARK_MODE):
+            assert figure["alpha"] == 255 and figure["light"] > 200, (
+                f"{path}: {figure['src']} has no opaque light background for its dark ink"
+            )
+            assert figure["filter"] == "none", f"{path}: {figure['src']} is dimmed"
