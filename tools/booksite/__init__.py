@@ -244,8 +244,8 @@ def _settle_theme(outdir: Path) -> None:
     """
     for page in outdir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        if "<head>" not in text:
-            continue  # a redirect
+        if "<head>" not in text or THEME_RESOLVED in text:
+            continue  # a redirect, or a page an earlier build already settled
         if THEME_FROM_STORAGE not in text:
             logger.warning(f"booksite: the theme's colour-mode script changed ({page.name})")
             continue
@@ -308,6 +308,8 @@ def _shrink_figures(outdir: Path) -> None:
 
     for png in (outdir / "_images").glob("*.png"):
         with Image.open(png) as image:
+            if image.mode == "P":
+                continue  # already a palette image (an earlier build wrote it)
             image.load()
             rgb = image.convert("RGB") if image.mode in ("RGBA", "LA") else image
             if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema() != (255, 255):
@@ -408,7 +410,10 @@ def _robots(app: Sphinx, outdir: Path) -> None:
 def on_build_finished(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    outdir = Path(app.outdir)
+    outdir = Path(app.outdir)  # each step below is idempotent: a rebuild rewrites some pages
+    for source in (HERE / "static").iterdir():
+        # Sphinx keeps an existing copy on an incremental build; the book's own must be current.
+        shutil.copyfile(source, outdir / "_static" / source.name)
     names = _used_icons(outdir)
     (outdir / "_static" / ICON_CSS).write_text(_icon_fonts(outdir, names), encoding="utf-8")
     _drop_unused_icon_rules(outdir, names)
