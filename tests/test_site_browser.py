@@ -13,6 +13,7 @@ import shutil
 import sys
 
 import pytest
+from sessionlab.lab.browser import CHROMIUM_ARGS
 from toc import ROOT, toc_files
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -20,14 +21,7 @@ import serve  # noqa: E402
 
 pytestmark = pytest.mark.site
 HTML = ROOT / "_build" / "html"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = list(CHROMIUM_ARGS)  # the book's one set of flags for a quiet, offline Chromium
 PAGES = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in toc_files()]
 PAGES += ["search.html", "genindex.html"]
 

@@ -13,19 +13,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "book"))
 
 import serve  # noqa: E402
+from sessionlab.lab.browser import CHROMIUM_ARGS  # noqa: E402
 
 SINGLE = ROOT / "_build" / "singlehtml"
 OUT = ROOT / "_build" / "pdf" / "sessions-not-jwt.pdf"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = list(CHROMIUM_ARGS)  # the book's one set of flags for a quiet, offline Chromium
 PREPARE = """async () => {
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   window.dispatchEvent(new Event('beforeprint'));  // sphinx-togglebutton opens its blocks
