@@ -105,3 +105,14 @@ def test_every_figure_is_named_described_and_captioned(notebook):
         assert re.search(r"^:alt: \S.{20,}", block, flags=re.MULTILINE), block
         caption = [line for line in block.splitlines() if line.strip() and not line.startswith(":")]
         assert caption, f"no caption: {block}"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_a_solution_with_code_runs_as_a_cell(notebook):
+    """Code in a plain {solution} block is never executed; a solution with code is gated
+    (solution-start / code cell / solution-end), so nbval runs it."""
+    markdown, _ = markdown_and_code(notebook)
+    for match in re.finditer(r"(`{3,})\{solution\} (\S+)(.*?)\n\1\s*$", markdown, re.S | re.M):
+        assert not re.search(r"```\s*(python|py|ipython3?|\{code-cell\})\b", match.group(3)), (
+            f"solution {match.group(2)} shows code that never runs: gate it"
+        )
