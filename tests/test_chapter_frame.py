@@ -116,3 +116,12 @@ def test_a_solution_with_code_runs_as_a_cell(notebook):
         assert not re.search(r"```\s*(python|py|ipython3?|\{code-cell\})\b", match.group(3)), (
             f"solution {match.group(2)} shows code that never runs: gate it"
         )
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_an_exercise_asks_for_a_prediction_before_the_run(notebook):
+    markdown, _ = markdown_and_code(notebook)
+    exercises = markdown[markdown.find("## Exercises") : markdown.find("## Clean up")]
+    assert re.search(r"\bpredict", exercises, re.IGNORECASE), (
+        "one exercise asks the reader to change an experiment and predict the result first"
+    )
