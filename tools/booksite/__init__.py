@@ -25,7 +25,8 @@ What the default sphinx-book-theme page costs and why each change below is made:
 * A page's dozen stylesheets are served as one (one request, one style pass).
 * The theme's stylesheet keeps only the Font Awesome rules of icons in use (of about 1,900).
 * ``html_baseurl`` (``html.baseurl`` in ``_config.yml``) is the one setting behind the canonical
-  link, Open Graph URLs, the sitemap and robots.txt.
+  link, Open Graph URLs (sphinxext-opengraph), sitemap.xml and robots.txt (written here: a
+  sitemap extension lists only the pages an incremental build rewrote).
 """
 
 from __future__ import annotations
@@ -65,8 +66,6 @@ def on_config_inited(app: Sphinx, config) -> None:
     config.ogp_social_cards = {"enable": False}
     config.ogp_type = "book"
     config.ogp_site_name = config.html_title or config.project
-    config.sitemap_url_scheme = "{link}"
-    config.sitemap_excludes = ["search.html", "genindex.html"]
     config.templates_path = [str(HERE / "templates"), *config.templates_path]
     config.html_static_path = [*config.html_static_path, str(HERE / "static")]
     if not config.html_favicon:
@@ -402,9 +401,22 @@ def _vendor_mathjax(outdir: Path) -> None:
     shutil.copy2(source.parent / "LICENSE", target / "LICENSE")
 
 
-def _robots(app: Sphinx, outdir: Path) -> None:
-    sitemap = app.config.html_baseurl + app.config.sitemap_filename
-    (outdir / "robots.txt").write_text(f"User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n")
+def _sitemap_and_robots(app: Sphinx, outdir: Path) -> None:
+    """sitemap.xml of every page (an incremental build rewrites only some) and robots.txt."""
+    from xml.sax.saxutils import escape
+
+    base = app.config.html_baseurl
+    root = app.config.root_doc
+    docs = sorted(app.env.found_docs, key=lambda doc: (doc != root, doc))
+    urls = "".join(
+        f"<url><loc>{escape(base + app.builder.get_target_uri(doc))}</loc></url>" for doc in docs
+    )
+    (outdir / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n',
+        encoding="utf-8",
+    )
+    (outdir / "robots.txt").write_text(f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n")
 
 
 def on_build_finished(app: Sphinx, exception) -> None:
@@ -425,7 +437,8 @@ def on_build_finished(app: Sphinx, exception) -> None:
     _fix_citation_roles(outdir)
     _shrink_figures(outdir)
     _vendor_mathjax(outdir)
-    _robots(app, outdir)
+    if app.builder.name == "html":
+        _sitemap_and_robots(app, outdir)
 
 
 def setup(app: Sphinx) -> dict:
