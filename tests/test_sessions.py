@@ -468,3 +468,59 @@ def test_jti_store_claims_stay_fast_with_many_live_entries():
         return elapsed / 2_000
 
     assert seconds_per_claim(50_000) < 20 * seconds_per_claim(0)
+
+
+def _logged_in(app, user):
+    client = app.test_client()
+    login = client.post("/login", data={"username": user, "password": PASSWORD})
+    assert login.status_code == 200
+    return client, {"X-CSRF-Token": login.json["csrf_token"]}
+
+
+def test_password_change_ends_the_other_sessions_and_keeps_this_one():
+    app = reference_app()
+    here, csrf = _logged_in(app, "bob")
+    other, _ = _logged_in(app, "bob")
+    form = {"old": PASSWORD, "new": "a new password", "end_other_sessions": "1"}
+    assert here.post("/password", data=form).status_code == 403  # no CSRF token
+    assert here.post("/password", data={**form, "old": "wrong"}, headers=csrf).status_code == 401
+    short = {**form, "new": "short"}
+    assert here.post("/password", data=short, headers=csrf).status_code == 400
+    assert here.post("/password", data=form, headers=csrf).status_code == 200
+    assert other.get("/me").status_code == 401 and here.get("/me").status_code == 200
+    assert here.post("/logout", headers=csrf).status_code == 200  # the CSRF token carried over
+    fresh = app.test_client()
+    assert fresh.post("/login", data={"username": "bob", "password": PASSWORD}).status_code == 401
+    new = {"username": "bob", "password": "a new password"}
+    assert fresh.post("/login", data=new).status_code == 200
+
+
+def test_an_administrator_ends_or_disables_a_user_and_a_user_cannot():
+    app = reference_app()
+    admin, admin_csrf = _logged_in(app, "alice")
+    victim, victim_csrf = _logged_in(app, "bob")
+    assert (
+        victim.post("/admin/end-sessions", data={"user": "alice"}, headers=victim_csrf).status_code
+        == 403
+    )
+    assert (
+        admin.post("/admin/end-sessions", data={"user": "nobody"}, headers=admin_csrf).status_code
+        == 404
+    )
+    ended = admin.post("/admin/end-sessions", data={"user": "bob"}, headers=admin_csrf)
+    assert ended.json["sessions_ended"] == 1 and victim.get("/me").status_code == 401
+    victim, _ = _logged_in(app, "bob")
+    assert admin.post("/admin/disable", data={"user": "bob"}, headers=admin_csrf).status_code == 200
+    assert victim.get("/me").status_code == 401
+    again = app.test_client().post("/login", data={"username": "bob", "password": PASSWORD})
+    assert again.status_code == 401  # the same answer as a wrong password
+
+
+def test_the_session_cookie_ends_with_the_browser_session():
+    login = (
+        reference_app()
+        .test_client()
+        .post("/login", data={"username": "alice", "password": PASSWORD})
+    )
+    set_cookie = login.headers["Set-Cookie"].lower()
+    assert "max-age" not in set_cookie and "expires" not in set_cookie

@@ -19,6 +19,7 @@ from typing import Any
 
 import itsdangerous
 from flask import Flask, abort, jsonify, make_response, redirect, request
+from werkzeug.security import generate_password_hash
 
 from sessionlab.lab.registry import registered_app
 from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
@@ -74,7 +75,8 @@ def create_session_app(
     login_throttle: LoginThrottle | None = _DEFAULT,  # type: ignore[assignment]
     hsts: bool = False,
 ) -> Flask:
-    """Log in, a protected page, an admin page, log out, log out everywhere; CSRF-checked.
+    """Log in, a protected page, an admin page, log out, log out everywhere, a password change
+    and an administrator's "end sessions" and "disable"; every state change CSRF-checked.
 
     ``secure``: the cookie's ``Secure`` flag (off by default only because the chapters talk
     plain HTTP on loopback; deploy with ``True``, and ``cookie_name="__Host-session"`` to stop
@@ -84,7 +86,8 @@ def create_session_app(
     (login then answers with a redirect). ``transfer``: the toy bank's ``POST /transfer``.
     ``login_throttle``: a :class:`LoginThrottle` (default: 10 failures per user per 15
     minutes); ``None`` turns throttling off (*weaker*). ``hsts``: send
-    ``Strict-Transport-Security`` (for an app behind HTTPS).
+    ``Strict-Transport-Security`` (for an app behind HTTPS). The cookie carries no
+    ``Max-Age``: it ends with the browser session, and the store's timeouts end it sooner.
     """
     if samesite not in SAMESITE_VALUES:
         raise ValueError('samesite must be "Strict", "Lax", "None" or None')
@@ -104,7 +107,7 @@ def create_session_app(
 
     def require_session():
         session = current_session()
-        if session is None or session.user_id not in users:
+        if session is None or not _active(users, session.user_id):
             abort(401)
         return session
 
@@ -129,7 +132,8 @@ def create_session_app(
             response = make_response(jsonify(error="too many failed logins"), 429)
             response.headers["Retry-After"] = str(int(wait) + 1)
             return response
-        if not check_password(users, username, request.form.get("password", "")):
+        password_ok = check_password(users, username, request.form.get("password", ""))
+        if not password_ok or not _active(users, username):
             if throttle is not None:
                 throttle.failed(username)
             if pages:
@@ -147,9 +151,7 @@ def create_session_app(
             response = redirect("/account", code=303)
         else:
             response = jsonify(user=username, csrf_token=session.data["csrf_token"])
-        response.set_cookie(
-            cookie_name, cookie.dumps(session.session_id), cookie.max_age, **attributes
-        )
+        response.set_cookie(cookie_name, cookie.dumps(session.session_id), **attributes)
         return response
 
     @app.get("/me")
@@ -182,13 +184,17 @@ def create_session_app(
         response.delete_cookie(cookie_name, **attributes)
         return response
 
+    def set_cookie(response, session) -> None:
+        response.set_cookie(cookie_name, cookie.dumps(session.session_id), **attributes)
+
+    _add_account_routes(app, store, users, require_session, require_csrf, set_cookie)
     if pages:
         _add_pages(app, current_session, users, csrf_protection)
     if transfer:
 
         def authenticate() -> tuple[str | None, str]:
             session = current_session()
-            if session is None or session.user_id not in users:
+            if session is None or not _active(users, session.user_id):
                 return None, ""
             return session.user_id, session.data["csrf_token"]
 
@@ -203,6 +209,58 @@ def create_session_app(
     return app
 
 
+MIN_PASSWORD_LENGTH = 8
+
+
+def _active(users, user_id: str) -> bool:
+    """The user exists and is not disabled: checked on every request, like the role."""
+    record = users.get(user_id)  # one read of the table
+    return record is not None and not record.get("disabled")
+
+
+def _add_account_routes(app: Flask, store, users, require_session, require_csrf, set_cookie):
+    """A password change that can end the other sessions; an administrator ends or disables."""
+
+    @app.post("/password")
+    def change_password():
+        session = require_session()
+        require_csrf(session)
+        new = request.form.get("new", "")
+        if not check_password(users, session.user_id, request.form.get("old", "")):
+            abort(401)
+        if len(new) < MIN_PASSWORD_LENGTH:
+            abort(400, f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+        method = users[session.user_id]["password_hash"].split("$", 1)[0]
+        users[session.user_id]["password_hash"] = generate_password_hash(new, method=method)
+        response = jsonify(changed=True)
+        if request.form.get("end_other_sessions") == "1":
+            store.delete_user(session.user_id)  # every session, this one too, then a new one
+            fresh = store.create(session.user_id, {"csrf_token": session.data["csrf_token"]})
+            set_cookie(response, fresh)
+        return response
+
+    def admin_target() -> str:
+        session = require_session()
+        require_csrf(session)
+        if users[session.user_id]["role"] != "admin":
+            abort(403)
+        name = request.form.get("user", "")
+        if name not in users:
+            abort(404)
+        return name
+
+    @app.post("/admin/end-sessions")
+    def admin_end_sessions():
+        name = admin_target()
+        return jsonify(user=name, sessions_ended=store.delete_user(name))
+
+    @app.post("/admin/disable")
+    def admin_disable():
+        name = admin_target()
+        users[name]["disabled"] = True  # kept, not deleted: an administrator can re-enable it
+        return jsonify(user=name, disabled=True, sessions_ended=store.delete_user(name))
+
+
 def _add_pages(app: Flask, current_session, users, csrf_protection: bool) -> None:
     """The HTML login form and the account page with its transfer form."""
 
@@ -213,7 +271,7 @@ def _add_pages(app: Flask, current_session, users, csrf_protection: bool) -> Non
     @app.get("/account")
     def account():
         session = current_session()
-        if session is None or session.user_id not in users:
+        if session is None or not _active(users, session.user_id):
             return make_response(html_page("Bank", '<p id="result">Not logged in</p>'), 401)
         token = html.escape(session.data["csrf_token"])
         hidden = (
