@@ -18,7 +18,10 @@ try:
     REGISTRY, IMPORT_ERROR = app_registry.registry(), None
 except Exception as exc:  # one module that does not import must not hide every other app
     REGISTRY, IMPORT_ERROR = dict(app_registry._REGISTRY), exc
-COOKIE_NAMES = ("session", "__Host-session", "bank_auth", "service_session", "token", "jwt")
+COOKIE_NAMES = (
+    *("session", "__Host-session", "sessionid", "__Host-sessionid", "bank_auth", "service_session"),
+    *("token", "jwt", "access_token_cookie", "__Host-access_token"),
+)
 HOSTILE_TOKENS = [as_header_value(case.token)[:9000] for case in token_cases()]
 HOSTILE_COOKIES = [as_header_value(case.value)[:9000] for case in cookie_cases()]
 FORM = {"Content-Type": b"application/x-www-form-urlencoded"}

@@ -20,6 +20,7 @@ import hashlib
 import heapq
 import hmac
 import html
+import http.cookiejar
 import secrets
 import threading
 import time
@@ -40,6 +41,8 @@ __all__ = [
     "CookieClient",
     "HttpClient",
     "LoginThrottle",
+    "LoopbackSecureCookies",
+    "LoopbackSession",
     "MemoryJtiStore",
     "RedisJtiStore",
     "add_security_headers",
@@ -413,11 +416,7 @@ class HttpClient:
         """Keep what the login response hands the client."""
 
     def log_in(self, username: str, password: str) -> requests.Response:
-        response = self.http.post(
-            f"{self.base_url}/login",
-            data={"username": username, "password": password},
-            timeout=self.timeout,
-        )
+        response = self.post("/login", data={"username": username, "password": password})
         if response.ok:
             self.keep(response.json())
         return response
@@ -434,21 +433,68 @@ class HttpClient:
         )
 
 
+class LoopbackSecureCookies(http.cookiejar.DefaultCookiePolicy):
+    """Send ``Secure`` cookies to loopback over plain http too, as Chromium does (it counts
+    loopback as a secure context); requests' default policy never sends them over http."""
+
+    def return_ok_secure(self, cookie, request) -> bool:
+        if urlsplit(request.get_full_url()).hostname in ("127.0.0.1", "localhost", "::1"):
+            return True
+        return super().return_ok_secure(cookie, request)
+
+
+class LoopbackSession(requests.Session):
+    """A ``requests`` session whose ``Cookie`` header follows :class:`LoopbackSecureCookies`
+    (requests copies the jar into one with the default policy before each request)."""
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)
+        jar = requests.cookies.RequestsCookieJar(policy=LoopbackSecureCookies())
+        jar.update(self.cookies)
+        prepared.headers.pop("Cookie", None)
+        prepared.prepare_cookies(jar)
+        return prepared
+
+
 class CookieClient(HttpClient):
-    """A client whose cookie jar carries the session; it adds the CSRF header to posts."""
+    """A client whose cookie jar carries the session; it adds the CSRF header to posts.
+
+    ``csrf`` says where the token for that header comes from: ``"login"``, the login response's
+    ``csrf_token`` (the book's session app); ``"endpoint:/path"``, fetched before each post
+    (Flask-WTF's ``generate_csrf``); ``"cookie:NAME"``, read from that cookie before each post
+    (flask-jwt-extended's double submit). ``X-CSRF-Token`` is a header name all three accept.
+    """
 
     csrf_token = ""
 
+    def __init__(self, base_url: str, *, timeout: float = 10, csrf: str = "login"):
+        super().__init__(base_url, timeout=timeout)
+        if not (csrf == "login" or csrf.startswith(("endpoint:/", "cookie:"))):
+            raise ValueError("csrf is 'login', 'endpoint:/path' or 'cookie:NAME'")
+        self.csrf = csrf
+        self.http = LoopbackSession()
+
     def keep(self, login_body: dict[str, Any]) -> None:
-        self.csrf_token = login_body["csrf_token"]
+        if self.csrf == "login":
+            self.csrf_token = login_body["csrf_token"]
+
+    def current_csrf_token(self) -> str:
+        kind, _, where = self.csrf.partition(":")
+        if kind == "endpoint":
+            page = self.http.get(f"{self.base_url}{where}", timeout=self.timeout)
+            self.csrf_token = page.json()["csrf_token"]
+        elif kind == "cookie":
+            self.csrf_token = self.http.cookies.get(where) or ""
+        return self.csrf_token
 
     def post(self, path: str, **kwargs) -> requests.Response:
-        headers = {"X-CSRF-Token": self.csrf_token, **kwargs.pop("headers", {})}
+        token = self.current_csrf_token()
+        headers = {**({"X-CSRF-Token": token} if token else {}), **kwargs.pop("headers", {})}
         return super().post(path, headers=headers, **kwargs)
 
     def copy(self) -> CookieClient:
         """A second holder of the same credential: another tab, a backup, or a thief."""
-        other = type(self)(self.base_url, timeout=self.timeout)
+        other = type(self)(self.base_url, timeout=self.timeout, csrf=self.csrf)
         other.http.cookies.update(self.http.cookies)
         other.csrf_token = self.csrf_token
         return other

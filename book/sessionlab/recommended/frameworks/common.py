@@ -1,17 +1,15 @@
 """The few lines a framework lacks: password-guess throttling and a login that takes equal time.
 
-Both are shared by the recommended Flask and Django configurations. The throttle lives in one
-process's memory; several processes share one through Redis (the same counters, ``INCR`` and
-``EXPIRE``).
+Shared by the framework apps (Flask, flask-jwt-extended, Django). The throttle is the book's one
+:class:`~sessionlab.recommended.webauth.LoginThrottle`, in one process's memory; apps on several
+processes would keep its counters in a shared store (Redis ``INCR`` and ``EXPIRE``).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from sessionlab.recommended.webauth import LoginThrottle
 
 __all__ = [
     "DEMO_HASH",
@@ -19,6 +17,8 @@ __all__ = [
     "DEMO_USERS",
     "LoginThrottle",
     "check_password_evenly",
+    "framework_throttle",
+    "password_login",
 ]
 
 #: name -> (password, role): alice and root log in; carol changes her password; dave is
@@ -46,27 +46,29 @@ def check_password_evenly(password_hash: str | None, password: str) -> bool:
     return ok and password_hash is not None
 
 
-class LoginThrottle:
-    """At most ``limit`` failed logins per username per ``window`` seconds, then refuse."""
+def framework_throttle() -> LoginThrottle:
+    """The book's one throttle (:class:`~sessionlab.recommended.webauth.LoginThrottle`), at five
+    failures per user name per 15 minutes for the framework apps."""
+    return LoginThrottle(max_failures=5, window=15 * 60)
 
-    def __init__(
-        self, *, limit: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic
-    ):
-        self.limit, self.window, self.clock = limit, window, clock
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
 
-    def blocked(self, username: str) -> bool:
-        with self._lock:
-            now = self.clock()
-            recent = [t for t in self._failures.get(username, []) if now - t < self.window]
-            self._failures[username] = recent
-            return len(recent) >= self.limit
+def password_login(
+    users: dict[str, dict], name: str, password: str, *, recommended: bool, throttle: LoginThrottle
+) -> int:
+    """The status of a login form: 200, 401 (wrong name or password) or 429 (throttled).
 
-    def failed(self, username: str) -> None:
-        with self._lock:
-            self._failures.setdefault(username, []).append(self.clock())
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username, None)
+    ``recommended`` adds the throttle and the even-timed check. Without it, as the frameworks'
+    own examples do, an unknown name costs no hash (a timing oracle) and nothing is throttled.
+    """
+    if recommended and throttle.retry_after(name):
+        return 429
+    record = users.get(name)
+    if recommended:
+        ok = check_password_evenly(record and record["hash"], password)
+    else:
+        ok = record is not None and check_password_hash(record["hash"], password)
+    if not ok:
+        throttle.failed(name)
+        return 401
+    throttle.succeeded(name)
+    return 200

@@ -23,7 +23,7 @@ import django
 from django.conf import settings
 
 from sessionlab.lab.registry import registered_app
-from sessionlab.recommended.frameworks.common import DEMO_USERS, LoginThrottle
+from sessionlab.recommended.frameworks.common import DEMO_USERS, framework_throttle
 
 __all__ = ["RECOMMENDED_DJANGO_SETTINGS", "create_django_app"]
 
@@ -213,7 +213,7 @@ def create_django_app(
     state = {
         "recommended": config == "recommended",
         "absolute_timeout": absolute_timeout,
-        "throttle": LoginThrottle(),
+        "throttle": framework_throttle(),
         "generations": {},
     }
     _APPS[app_id] = state

@@ -55,7 +55,7 @@ def csrf(request):
 @require_POST
 def login_view(request):
     state, name = app_state(), request.POST.get("username", "")
-    if state["recommended"] and state["throttle"].blocked(name):
+    if state["recommended"] and state["throttle"].retry_after(name):
         return _error(429)
     user = authenticate(request, username=scoped(name), password=request.POST.get("password", ""))
     if user is None:

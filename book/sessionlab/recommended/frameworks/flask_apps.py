@@ -29,8 +29,8 @@ from sessionlab.lab.registry import registered_app
 from sessionlab.recommended.frameworks.common import (
     DEMO_HASH,
     DEMO_USERS,
-    LoginThrottle,
-    check_password_evenly,
+    framework_throttle,
+    password_login,
 )
 
 __all__ = ["RECOMMENDED_FLASK_SETTINGS", "create_flask_app"]
@@ -105,7 +105,7 @@ def create_flask_app(
         for name, (pw, role) in DEMO_USERS.items()
     }
     generations = dict.fromkeys(users, 0)
-    throttle = LoginThrottle()
+    throttle = framework_throttle()
     login_manager = LoginManager(app)
 
     def user_object(name: str) -> _User:
@@ -132,17 +132,9 @@ def create_flask_app(
     @app.post("/login")
     def login():
         name, password = request.form.get("username", ""), request.form.get("password", "")
-        if recommended and throttle.blocked(name):
-            abort(429)
-        record = users.get(name)
-        if recommended:
-            ok = check_password_evenly(record and record["hash"], password)
-        else:
-            ok = record is not None and check_password_hash(record["hash"], password)
-        if not ok:
-            throttle.failed(name)
-            abort(401)
-        throttle.succeeded(name)
+        status = password_login(users, name, password, recommended=recommended, throttle=throttle)
+        if status != 200:
+            abort(status)
         if recommended:
             _new_session_id(app)
             session["auth_at"] = time.time()
@@ -153,6 +145,13 @@ def create_flask_app(
     @login_required
     def me():
         return jsonify(user=current_user.name, role=current_user.record["role"])
+
+    @app.get("/admin")
+    @login_required
+    def admin():
+        if current_user.record["role"] != "admin":  # read from the users table on every request
+            abort(403)
+        return jsonify(admin=current_user.name)
 
     @app.post("/transfer")
     @login_required
