@@ -1,8 +1,8 @@
-"""Chapter 31's harness: the users table that counts its reads, and the replay's summary."""
+"""Chapter 31's harness: the users table that counts its reads (book-wide), and the replay's summary."""
 
 import pandas as pd
-from sessionlab.chapters.denylists_and_key_rotation import CountedUsers, summarise
-from sessionlab.lab.fixtures import make_users
+from sessionlab.chapters.denylists_and_key_rotation import summarise
+from sessionlab.lab.fixtures import CountingUsers, make_users
 from sessionlab.recommended.jwt_app import KeyRing, create_jwt_app
 from sessionlab.recommended.jwt_remedies import AttackTimeline
 from sessionlab.recommended.webauth import check_password
@@ -10,7 +10,7 @@ from sessionlab.recommended.webauth import check_password
 
 def test_every_way_of_reading_a_row_counts_and_writes_reach_the_rows():
     rows = make_users(alice=("correct horse battery staple", "admin"))
-    users = CountedUsers(rows)
+    users = CountingUsers(rows)
     assert "alice" in users and users.get("bob") is None and users["alice"]["role"] == "admin"
     assert users.reads == 3
     users["alice"]["role"] = "user"
@@ -18,7 +18,7 @@ def test_every_way_of_reading_a_row_counts_and_writes_reach_the_rows():
 
 
 def test_the_jwt_app_reads_no_row_per_request_and_one_per_login():
-    users = CountedUsers(make_users(alice=("correct horse battery staple", "admin")))
+    users = CountingUsers(make_users(alice=("correct horse battery staple", "admin")))
     client = create_jwt_app(KeyRing(), users, lifetime=300).test_client()
     reply = client.post(
         "/login", data={"username": "alice", "password": "correct horse battery staple"}

@@ -1,4 +1,4 @@
-"""Chapter 31's harness: a users table that counts its reads, the replay's summary and its figure.
+"""Chapter 31's harness: the replay's summary and its figure.
 
 The remedies themselves (deny-lists, token versions, key rings) are options and parts of
 :mod:`sessionlab.recommended.jwt_app`; the attack harness is :mod:`sessionlab.recommended.jwt_remedies`.
@@ -6,7 +6,6 @@ The remedies themselves (deny-lists, token versions, key rings) are options and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -14,28 +13,7 @@ import pandas as pd
 from sessionlab.lab.plotting import JWT_COLOUR, PALETTE, SESSION_COLOUR, new_figure
 from sessionlab.recommended.jwt_remedies import AttackTimeline
 
-__all__ = ["CountedUsers", "summarise", "plot_timeline"]
-
-
-class CountedUsers(Mapping):
-    """The users table, read through ``[]``, ``get`` and ``in``, each of which counts one read.
-
-    Rows are the same dicts as in ``rows``, so a role changed in a row is seen by the app.
-    """
-
-    def __init__(self, rows: dict[str, dict[str, Any]]):
-        self.rows = rows
-        self.reads = 0
-
-    def __getitem__(self, user_id: str) -> dict[str, Any]:
-        self.reads += 1
-        return self.rows[user_id]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
+__all__ = ["summarise", "plot_timeline"]
 
 
 def summarise(steps: pd.DataFrame, timeline: AttackTimeline) -> dict[str, Any]:

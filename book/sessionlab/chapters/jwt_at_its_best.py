@@ -1,5 +1,5 @@
-"""Chapter 32's harness: a DPoP client, the push delay of a cached deny-list, counted lookups,
-and a thief who keeps whatever renewal the client uses.
+"""Chapter 32's harness: a DPoP client, the push delay of a cached deny-list, and a thief who
+keeps whatever renewal the client uses.
 
 The parts taught (``DPoPKey``, ``DPoPVerifier``, ``CachedDenyList``, the app's options) live in
 :mod:`sessionlab.recommended.jwt_app`; this module only drives them.
@@ -15,27 +15,7 @@ import requests
 
 from sessionlab.recommended.jwt_app import CachedDenyList, DPoPKey
 
-__all__ = ["CountingTable", "DPoPClient", "push_delays", "thief_minutes"]
-
-
-class CountingTable(dict):
-    """A users table that counts its reads, so both sides' lookups are counted the same way."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.reads = 0
-
-    def __getitem__(self, key):
-        self.reads += 1
-        return super().__getitem__(key)
-
-    def get(self, key, default=None):
-        self.reads += 1
-        return super().get(key, default)
-
-    def __contains__(self, key):
-        self.reads += 1
-        return super().__contains__(key)
+__all__ = ["DPoPClient", "push_delays", "thief_minutes"]
 
 
 class DPoPClient:

@@ -6,6 +6,7 @@ here, so two chapters never disagree about who alice is or which service a token
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from werkzeug.security import generate_password_hash
@@ -16,6 +17,7 @@ __all__ = [
     "FIXED_NOW",
     "LOGIN_ISSUER",
     "PASSWORD",
+    "CountingUsers",
     "book_users",
     "make_users",
 ]
@@ -44,3 +46,25 @@ def make_users(**roles_and_passwords: tuple[str, str]) -> dict[str, dict[str, An
 def book_users() -> dict[str, dict[str, Any]]:
     """The book-wide users: alice (an admin) and bob (a user), both with :data:`PASSWORD`."""
     return make_users(alice=(PASSWORD, "admin"), bob=(PASSWORD, "user"))
+
+
+class CountingUsers(Mapping):
+    """A users table that counts its reads: ``[]``, ``get`` and ``in`` each count one.
+
+    Rows are the same dicts as in ``rows``, so a role changed in a row is seen by the app that
+    reads the table; chapters compare how many reads each design makes per request.
+    """
+
+    def __init__(self, rows: dict[str, dict[str, Any]]):
+        self.rows = rows
+        self.reads = 0
+
+    def __getitem__(self, user_id: str) -> dict[str, Any]:
+        self.reads += 1
+        return self.rows[user_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
