@@ -188,7 +188,7 @@ class RedisDenyList(RedisJtiStore):
         self.client.set(key, int(self.clock()), ex=self.max_token_lifetime)
 
     def is_denied(self, claims: dict[str, Any]) -> bool:
-        self.lookups += 1
+        self._count()
         jti_hit, cutoff = self.client.mget(
             f"{self.prefix}{claims['jti']}", f"{self.prefix}user:{claims['sub']}"
         )

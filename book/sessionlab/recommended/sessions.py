@@ -223,6 +223,7 @@ class RedisSessionStore:
         self.prefix = prefix
         self.clock = clock
         self.lookups = 0
+        self._count_lock = threading.Lock()  # ``+=`` alone can lose counts between threads
 
     def _key(self, session_id: str) -> str:
         return f"{self.prefix}{session_id}"
@@ -245,7 +246,8 @@ class RedisSessionStore:
         return session
 
     def get(self, session_id: str) -> Session | None:
-        self.lookups += 1
+        with self._count_lock:
+            self.lookups += 1
         if self.clock is None:  # the lookup and Redis's clock in one round trip
             pipe = self.client.pipeline(transaction=False)
             pipe.getex(self._key(session_id), ex=self.idle_timeout)

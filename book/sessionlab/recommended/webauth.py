@@ -338,6 +338,12 @@ class RedisJtiStore:
         self.prefix = prefix
         self.clock = clock
         self.lookups = 0
+        self._count_lock = threading.Lock()
+
+    def _count(self) -> None:
+        """One more lookup; ``+=`` alone can lose counts between the server's threads."""
+        with self._count_lock:
+            self.lookups += 1
 
     def _ttl(self, expires_at: float) -> int:
         return int(expires_at - self.clock() + 0.999)
@@ -348,11 +354,11 @@ class RedisJtiStore:
             self.client.set(f"{self.prefix}{jti}", b"1", ex=ttl)
 
     def contains(self, jti: str) -> bool:
-        self.lookups += 1
+        self._count()
         return bool(self.client.exists(f"{self.prefix}{jti}"))
 
     def claim(self, jti: str, expires_at: float) -> bool:
-        self.lookups += 1
+        self._count()
         ttl = self._ttl(expires_at)
         if ttl <= 0:
             return False
