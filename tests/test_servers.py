@@ -132,3 +132,10 @@ def test_big_header_requests_get_431_and_memory_stays_bounded():
         assert set(statuses) == {b"431"}, statuses
         assert (peak - before) / 2**20 < MEMORY_BOUND_MB, f"grew {(peak - before) / 2**20:.0f} MB"
         assert requests.get(server.url, timeout=5).text == "hello"
+
+
+def test_free_port_never_hands_out_the_same_port_twice_in_a_row():
+    from sessionlab.lab.servers import free_port
+
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)

@@ -9,6 +9,7 @@ are open at once; request headers above :attr:`ServerLimits.max_request_header_s
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ipaddress
 import logging
@@ -85,12 +86,24 @@ def _require_loopback(host: str) -> None:
         raise ValueError(f"the book's servers bind loopback addresses only, not {host!r}")
 
 
+_HANDED_OUT: collections.deque[tuple[str, int]] = collections.deque(maxlen=4096)
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port on ``host`` (a loopback address) that is free right now."""
+    """A TCP port on ``host`` (a loopback address) that is free right now, and not one this
+    process handed out recently: the kernel may offer a port again before its first taker has
+    bound it, and two servers started together would then collide."""
     _require_loopback(host)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+    with _HANDED_OUT_LOCK:
+        for _ in range(100):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
+            if (host, port) not in _HANDED_OUT:
+                _HANDED_OUT.append((host, port))
+                return port
+    raise OSError(f"no fresh free port on {host} after 100 tries")
 
 
 def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 10.0) -> None:
