@@ -1,8 +1,12 @@
 """Loopback servers start on 127.0.0.1, answer, and are gone when the block ends."""
 
+import os
 import socket
+import subprocess
 import sys
+from pathlib import Path
 
+import psutil
 import pytest
 import requests
 from sessionlab.lab.servers import free_port, serve_wsgi, spawn_server, wait_for_port
@@ -139,3 +143,27 @@ def test_free_port_never_hands_out_the_same_port_twice_in_a_row():
 
     ports = [free_port() for _ in range(300)]
     assert len(set(ports)) == len(ports)
+
+
+def test_a_spawned_server_left_running_stops_when_the_interpreter_exits(tmp_path):
+    """A notebook whose cell fails never reaches its clean-up; its servers must still stop."""
+    script = tmp_path / "leave_running.py"
+    script.write_text(
+        "from sessionlab.lab.servers import free_port, spawn_server\n"
+        "port = free_port()\n"
+        "argv = ['python', '-m', 'http.server', '--bind', '127.0.0.1', str(port)]\n"
+        "import threading, time\n"
+        "def hold():  # a daemon thread's frame is never cleaned up at exit: nor is this block\n"
+        "    with spawn_server(argv, port=port) as server:\n"
+        "        print(server.process.pid, flush=True)\n"
+        "        ready.set()\n"
+        "        time.sleep(3600)\n"
+        "ready = threading.Event()\n"
+        "threading.Thread(target=hold, daemon=True).start()\n"
+        "ready.wait(30)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "book")}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    pid = int(run.stdout)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -9,6 +9,7 @@ are open at once; request headers above :attr:`ServerLimits.max_request_header_s
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import ipaddress
@@ -214,6 +215,7 @@ def spawn_server(
         start_new_session=True,
     )
     os.close(log_fd)
+    _RUNNING.add(process)
     server = LoopbackServer(port=port, host=host, process=process, log_path=log_path)
     try:
         try:
@@ -225,7 +227,20 @@ def spawn_server(
         yield server
     finally:
         _stop_process_group(process)
+        _RUNNING.discard(process)
         log_path.unlink(missing_ok=True)
+
+
+#: Processes started by :func:`spawn_server` and not yet stopped. Each runs in its own session
+#: (so a signal to the notebook does not reach it), so one left behind by a cell that failed
+#: before its clean-up would outlive the kernel; this interpreter stops them when it exits.
+_RUNNING: set[subprocess.Popen] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for process in list(_RUNNING):
+        _stop_process_group(process)
 
 
 def _stop_process_group(process: subprocess.Popen) -> None:
