@@ -174,7 +174,8 @@ _STORE = [(webauth, f"RedisJtiStore.{name}") for name in ("add", "contains", "_t
 #: ``None``: the configuration lacks the feature.
 FEATURE_CODE = {
     "Flask sessions (recommended)": {
-        "log in": _flask("login", "load_user", "user_object", "unauthorized", "_User.__init__"),
+        "log in": _flask("login", "load_user", "user_object", "unauthorized", "_User.__init__")
+        + [(flask_apps, "_new_session_id")],  # the session-fixation fix
         "log out": _flask("logout"),
         "log out everywhere": _flask(
             "logout_everywhere", "end_sessions", "load_user", "_User.get_id"

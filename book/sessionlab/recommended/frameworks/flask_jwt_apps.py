@@ -10,9 +10,10 @@ answer 404.
 
 ``recommended`` is what a careful JWT advocate deploys: ``__Host-`` cookies (Secure, SameSite=Lax,
 Path=/) that end with the browser unless the user asks to be remembered; the documented implicit
-refresh in ``after_request``, on every authenticated response, so the access lifetime restarts
-on use and is the idle timeout; an absolute timeout from an ``auth_time`` claim carried through
-every refresh (no token expires after ``auth_time + absolute_timeout``); ``user_lookup_loader``
+refresh in ``after_request``, here on every authenticated response (the documentation refreshes
+only near expiry), so the access lifetime restarts on use and is an exact idle timeout; an
+absolute timeout from an ``auth_time`` claim carried through every refresh (no token expires
+after ``auth_time + absolute_timeout``); ``user_lookup_loader``
 reading the user (role, disabled) on every request; a per-user cut-off (tokens of a login before
 it are refused) for log out everywhere, a password change and an administrator; a ``sid`` claim,
 one per login and carried through refreshes, which ``/logout``, a login over an existing token
