@@ -3,7 +3,9 @@
 Each page is served as `make serve` serves it (gzip, tools/serve.py) and must load with no
 failed request, no blocked request, no HTTP error and no console error; its images and formulas
 must render offline; no code listing may scroll sideways at 1280 px; search must work offline;
-figures must stay legible in dark mode. Run by `make site` (after `make book`).
+figures must stay legible in dark mode; a link to a section must land on it; the header's
+buttons and dropdowns must work without Bootstrap's script; every block that scrolls must take
+a tab stop. Run by `make site` (after `make book`).
 """
 
 from __future__ import annotations
@@ -202,3 +204,116 @@ def test_figures_are_legible_in_dark_mode(browser, base_url, path):
                 f"{path}: {figure['src']} has no opaque light background for its dark ink"
             )
             assert figure["filter"] == "none", f"{path}: {figure['src']} is dimmed"
+
+
+SETTLED_TOP = """async (id) => {
+  const target = document.getElementById(id);
+  let last = null, still = 0;
+  for (let frame = 0; frame < 240 && still < 20; frame++) {
+    await new Promise(requestAnimationFrame);
+    const top = target.getBoundingClientRect().top;
+    still = last !== null && Math.abs(top - last) < 1 ? still + 1 : 0;
+    last = top;
+  }
+  const before = target.getBoundingClientRect().top;
+  target.scrollIntoView();  // where the link should have put it, measured before any relayout
+  return [before, target.getBoundingClientRect().top];
+}"""
+CHAPTERS = [p for p in PAGES if p.startswith("book/")]
+
+
+@pytest.mark.parametrize("width", [412, 1280])
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_a_link_to_a_section_lands_on_it(browser, base_url, path, width):
+    """Sections far from the screen are laid out late (content-visibility): a #fragment must
+    still end at its heading, not hundreds of pixels off once the sections around it render."""
+    with Offline(browser, base_url, viewport={"width": width, "height": 800}) as tab:
+        tab.page.goto(base_url + path)
+        ids = tab.page.locator("#pst-page-toc-nav a").evaluate_all(
+            "links => links.map(a => a.hash.slice(1)).filter(Boolean)"
+        )
+        if not ids:
+            pytest.skip("no sections")
+        for anchor in {ids[len(ids) // 2], ids[-2 if len(ids) > 1 else -1]}:
+            tab.page.goto(f"{base_url}{path}#{anchor}")
+            landed, wanted = tab.page.evaluate(SETTLED_TOP, anchor)
+            assert abs(landed - wanted) <= 2, f"{path}#{anchor}: {landed:.0f} px, not {wanted:.0f}"
+        assert not tab.problems, "\n".join(tab.problems)
+
+
+def test_header_dropdowns_and_buttons_work(browser, base_url):
+    """On a phone: the header's dropdowns, colour-mode, search, navigation and "On this page"
+    buttons and "back to top", with no Bootstrap script behind them (booksite.js)."""
+    with Offline(browser, base_url, viewport={"width": 412, "height": 823}) as tab:
+        page = tab.page
+        page.goto(base_url + PAGES[1])
+        for box in page.locator(".article-header-buttons .dropdown").all():
+            toggle, menu = box.locator(".dropdown-toggle"), box.locator(".dropdown-menu")
+            toggle.click()
+            assert toggle.get_attribute("aria-expanded") == "true" and menu.is_visible()
+            left, right = menu.evaluate(
+                "m => [m.getBoundingClientRect().left, m.getBoundingClientRect().right]"
+            )
+            assert 0 <= left and right <= 412, f"a dropdown menu leaves the screen: {left}-{right}"
+            page.keyboard.press("Escape")
+            assert toggle.get_attribute("aria-expanded") == "false"
+            page.mouse.move(200, 600)  # the theme also shows a menu while it is hovered
+            assert not menu.is_visible()
+            toggle.focus()
+            page.keyboard.press("ArrowDown")  # opens it and moves to the first item
+            assert box.locator(".dropdown-item").first.evaluate("i => i === document.activeElement")
+            page.mouse.click(200, 600)  # a click elsewhere closes it
+            assert not menu.is_visible()
+        theme = page.evaluate("document.documentElement.dataset.theme")
+        page.locator(".theme-switch-button").first.click()
+        assert page.evaluate("document.documentElement.dataset.theme") != theme
+        assert page.locator(".theme-switch-button").first.get_attribute("title") == "Color mode"
+        header = page.locator(".bd-header-article")
+        header.locator(".search-button").click()
+        assert page.locator("#pst-search-dialog").evaluate("d => d.open")
+        page.keyboard.press("Escape")
+        header.locator(".primary-toggle").click()  # the navigation
+        page.locator("#pst-primary-sidebar-modal nav.bd-docs-nav").wait_for(state="visible")
+        page.keyboard.press("Escape")
+        header.locator(".secondary-toggle").click()  # "On this page", below 1200 px
+        dialog = page.locator("#pst-secondary-sidebar-modal")
+        dialog.locator("nav.page-toc").wait_for(state="visible")
+        page.keyboard.press("Escape")
+        page.mouse.wheel(0, 3000)
+        page.wait_for_timeout(300)
+        page.mouse.wheel(0, -600)  # scrolling back up shows "back to top"
+        page.locator("#pst-back-to-top").click()
+        page.wait_for_function("window.scrollY === 0")
+        assert not tab.problems, "\n".join(tab.problems)
+
+
+SCROLLABLE_BLOCKS = """() => [...document.querySelectorAll(
+    'pre, .cell_output > .output, .pst-scrollable-table-container')].map(el => ({
+  scrolls: el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight,
+  tabIndex: el.tabIndex,
+  near: Math.abs(el.getBoundingClientRect().top) < innerHeight}))"""
+
+
+@pytest.mark.parametrize("width", [412, 1280])
+def test_every_scrollable_block_is_keyboard_reachable(browser, base_url, width):
+    """A block that scrolls sideways takes a tab stop; one near the screen that does not, none
+    (measured lazily: the theme measured every block at load, laying the whole page out)."""
+    with Offline(browser, base_url, viewport={"width": width, "height": 800}) as tab:
+        tab.page.goto(base_url + "book/24_less_battle_tested.html", wait_until="load")
+        tab.page.wait_for_timeout(500)
+        tab.page.add_style_tag(content=NO_SKIPPING)
+        blocks = tab.page.evaluate(SCROLLABLE_BLOCKS)
+        assert all(b["tabIndex"] == 0 for b in blocks if b["scrolls"]), blocks
+        assert all(b["tabIndex"] == -1 for b in blocks if b["near"] and not b["scrolls"]), blocks
+
+
+def test_navigation_button_folds_the_sidebar_on_a_wide_screen(browser, base_url):
+    with Offline(browser, base_url, viewport={"width": 1280, "height": 800}) as tab:
+        tab.page.goto(base_url + PAGES[1])
+        sidebar = tab.page.locator("#pst-primary-sidebar")
+        assert sidebar.is_visible()
+        tab.page.locator(".bd-header-article .primary-toggle").click()
+        tab.page.wait_for_function(
+            "document.querySelector('#pst-primary-sidebar').classList.contains('pst-sidebar-hidden')"
+        )
+        assert not tab.problems, "\n".join(tab.problems)

@@ -22,8 +22,21 @@ What the default sphinx-book-theme page costs and why each change below is made:
   viewport, on pages that have one.
 * Figures are written as palette PNGs when that loses nothing (at most 256 colours), and load
   lazily (no chapter has a figure in its first screen).
-* A page's dozen stylesheets are served as one (one request, one style pass).
+* A page's dozen stylesheets are served as one (one request, one style pass), without the
+  rules that match nothing any page or script can produce: 27 KB compressed instead of 70, all
+  of it render-blocking. Computed styles of every element are unchanged (checked in Chromium
+  on several pages, widths, colour modes and open dialogs and menus).
 * The theme's stylesheet keeps only the Font Awesome rules of icons in use (of about 1,900).
+* ``bootstrap.js`` (23 KB compressed; evaluating it was a long task on a throttled phone) is not
+  loaded: the pages used it for three dropdowns, tooltips and "back to top", which
+  ``static/booksite.js`` does in a few lines.
+* The theme's script measured every code block and output at load to give the scrollable ones
+  a tab stop, laying out the whole page (content-visibility's skipped sections included) in
+  one 150-700 ms task under Lighthouse's throttle, and moving a #fragment's target by up to
+  3,000 px; ``booksite.js`` measures each block as it comes near the screen instead.
+* ``booksite.js`` also wires the article header's sidebar buttons (the theme wires only the
+  hidden ones in the top header, so on a phone neither the navigation nor "On this page"
+  opened), and keeps a #fragment's target in place while the sections around it are laid out.
 * ``html_baseurl`` (``html.baseurl`` in ``_config.yml``) is the one setting behind the canonical
   link, Open Graph URLs (sphinxext-opengraph), sitemap.xml and robots.txt (written here: a
   sitemap extension lists only the pages an incremental build rewrote).
@@ -81,6 +94,7 @@ def on_builder_inited(app: Sphinx) -> None:
             handlers.setdefault(app.builder.name, {}).setdefault(node, visitors)
     app.add_css_file("booksite.css", priority=900)
     app.add_css_file(ICON_CSS, priority=900)
+    app.add_js_file("booksite.js", priority=900)
 
 
 def _is_thebe(asset) -> bool:
@@ -251,6 +265,39 @@ def _settle_theme(outdir: Path) -> None:
         page.write_text(text.replace(THEME_FROM_STORAGE, THEME_RESOLVED), encoding="utf-8")
 
 
+TAB_STOPS_FUNCTION = re.compile(
+    r'function (\w+)\(\)\{const \w+=\(\)=>\{document\.querySelectorAll\(\["pre",'
+)
+PATCHED = "/* booksite: tab stops are set by booksite.js */\n"
+
+
+def _lazy_theme_tab_stops(outdir: Path) -> None:
+    """Stop the theme's script from measuring every code block and output at load.
+
+    pydata-sphinx-theme gives each scrollable block a tab stop (and takes it from the others) on
+    the load event, and again 300 ms after any change below ``#main-content``: it reads
+    ``scrollWidth`` of every block, which lays out the whole page, content-visibility's skipped
+    sections included, in one task (the longest of a chapter's load, 150-700 ms under
+    Lighthouse's 4x CPU throttle). ``booksite.js`` applies the same rule to each block as it
+    comes near the screen; here the theme's call is removed from its bundle.
+    """
+    script = outdir / "_static" / "scripts" / "pydata-sphinx-theme.js"
+    text = script.read_text(encoding="utf-8")
+    if text.startswith(PATCHED):
+        return  # an incremental build kept the patched copy
+    found = TAB_STOPS_FUNCTION.search(text)
+    call = (
+        f',"complete"===document.readyState?{found.group(1)}():'
+        f'window.addEventListener("load",{found.group(1)})'
+        if found
+        else None
+    )
+    if call is None or text.count(call) != 1:
+        logger.warning("booksite: pydata-sphinx-theme.js changed; its tab stops are not lazy")
+        return
+    script.write_text(PATCHED + text.replace(call, ""), encoding="utf-8")
+
+
 def _fix_citation_roles(outdir: Path) -> None:
     """docutils marks the bibliography with ARIA roles axe rejects (a deprecated entry role on a
     div inside a role=list whose children are not list items); plain markup reads the same."""
@@ -330,39 +377,190 @@ STYLESHEET = re.compile(
 )
 
 
+BUNDLED = re.compile(r'data-booksite-sheets="([^"]*)"')
+BUNDLE_NAME = re.compile(r"booksite-[0-9a-f]{12}\.css")
+
+
 def _bundle_stylesheets(outdir: Path) -> None:
     """One stylesheet per page instead of a dozen: one request and one style pass, not twelve.
 
     Each page's render-blocking stylesheets, in their order, are concatenated into
     ``_static/booksite-<hash>.css`` (pages with the same set share it), with every ``url()``
-    rewritten relative to the bundle.
+    rewritten relative to the bundle, and without the rules no page can use (``_purge``).
+    The bundle's link names the stylesheets it holds (``data-booksite-sheets``), so a page an
+    incremental build did not rewrite gets a new bundle too when one of them has changed.
     """
     import hashlib
 
     static = outdir / "_static"
     bundles: dict[tuple[Path, ...], str] = {}
+    words: set[str] | None = None
     for page in outdir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         links = list(STYLESHEET.finditer(text))
-        sheets = tuple((page.parent / m.group(1)).resolve() for m in links)
-        if len(sheets) < 2 or not all(s.is_file() and static in s.parents for s in sheets):
+        bundled = BUNDLED.search(links[0].group(0)) if len(links) == 1 else None
+        if bundled:
+            sheets = tuple(static / name for name in bundled.group(1).split())
+        else:
+            sheets = tuple((page.parent / m.group(1)).resolve() for m in links)
+            if len(sheets) < 2:
+                continue
+        if not all(s.is_file() and static in s.parents for s in sheets):
             continue
         if sheets not in bundles:
-            parts = [_rebased(sheet, static) for sheet in sheets]
-            css = "\n".join(parts)
+            if words is None:
+                words = _site_words(outdir)
+            css = _purge("\n".join(_rebased(sheet, static) for sheet in sheets), words)
             name = f"booksite-{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
             (static / name).write_text(css, encoding="utf-8")
             bundles[sheets] = name
         href = os.path.relpath(static / bundles[sheets], page.parent).replace(os.sep, "/")
-        first, *rest = links
+        held = " ".join(sheet.relative_to(static).as_posix() for sheet in sheets)
+        link = f'<link rel="stylesheet" href="{href}" data-booksite-sheets="{held}" />\n'
+        first = links[0]
         pieces, last = [], 0
         for m in links:
             pieces.append(text[last : m.start()])
             if m is first:
-                pieces.append(f'<link rel="stylesheet" href="{href}" />\n')
+                pieces.append(link)
             last = m.end()
         pieces.append(text[last:])
-        page.write_text("".join(pieces), encoding="utf-8")
+        lighter = "".join(pieces)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+    used = {n for page in outdir.rglob("*.html") for n in BUNDLE_NAME.findall(page.read_text())}
+    for old in static.glob("booksite-*.css"):
+        if BUNDLE_NAME.fullmatch(old.name) and old.name not in used:
+            old.unlink()  # an earlier build's bundle that no page links any more
+
+
+WORD = re.compile(r"[A-Za-z0-9_-]+")
+CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+FUNCTIONAL_PSEUDO = re.compile(r":[a-zA-Z-]+\(")
+GROUPING_RULES = ("@media", "@supports", "@layer", "@container")
+
+
+def _site_words(outdir: Path) -> set[str]:
+    """Every word in the pages and in the scripts they may load: a superset of the class names
+    the pages can ever carry (the scripts add classes by literal name only)."""
+    words: set[str] = set()
+    for path in [*outdir.rglob("*.html"), *outdir.rglob("*.js")]:
+        if path.name != "fontawesome.js":
+            words.update(WORD.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return words
+
+
+def _purge(css: str, words: set[str]) -> str:
+    """The stylesheet without the selectors that name a class no page or script has.
+
+    The theme's stylesheet is all of Bootstrap (utilities, grid, components the theme never
+    renders) plus its own: about two thirds of the bundle's 450 KB matches nothing here, and
+    the browser downloads and parses it before the first paint. A selector is kept unless a
+    class it requires (outside :not(), :is(), :has() ... and attribute selectors) is a word
+    found nowhere in the built pages or their scripts; a rule goes only when all of its
+    selectors go. At-rules other than grouping ones (@font-face, @keyframes ...) are kept.
+    """
+
+    def needed(selector: str) -> bool:
+        if "\\" in selector:
+            return True  # an escaped class name: keep rather than parse it
+        plain = re.sub(r"\[[^\]]*\]", "", _without_functional_pseudos(selector))
+        return all(name in words for name in CLASS_SELECTOR.findall(plain))
+
+    out = []
+    for prelude, body in _css_blocks(css):
+        if body is None:
+            out.append(prelude + ";")
+        elif prelude.lower().startswith(GROUPING_RULES):
+            inner = _purge(body, words)
+            if inner:
+                out.append(f"{prelude}{{{inner}}}")
+        elif prelude.startswith("@"):
+            out.append(f"{prelude}{{{body}}}")
+        else:
+            kept = [sel for sel in _split_selectors(prelude) if needed(sel)]
+            if kept:
+                out.append(f"{','.join(kept)}{{{body}}}")
+    return "\n".join(out)
+
+
+def _css_blocks(css: str):
+    """(prelude, body) for each top-level statement of a stylesheet; body is None for an
+    at-rule ending in a semicolon. Comments are dropped; strings are kept whole."""
+    prelude, i, n = [], 0, len(css)
+    while i < n:
+        ch = css[i]
+        if css.startswith("/*", i):
+            i = _comment_end(css, i)
+            continue
+        if ch in "\"'":
+            end = _string_end(css, i)
+            prelude.append(css[i:end])
+            i = end
+            continue
+        if ch == ";":
+            yield "".join(prelude).strip(), None
+            prelude, i = [], i + 1
+            continue
+        if ch == "{":
+            start, depth, i = i + 1, 1, i + 1
+            while i < n and depth:
+                if css.startswith("/*", i):
+                    i = _comment_end(css, i)
+                    continue
+                if css[i] in "\"'":
+                    i = _string_end(css, i)
+                    continue
+                depth += {"{": 1, "}": -1}.get(css[i], 0)
+                i += 1
+            yield "".join(prelude).strip(), css[start : i - 1]
+            prelude = []
+            continue
+        prelude.append(ch)
+        i += 1
+    if "".join(prelude).strip():
+        yield "".join(prelude).strip(), None
+
+
+def _comment_end(css: str, start: int) -> int:
+    end = css.find("*/", start + 2)
+    return len(css) if end < 0 else end + 2
+
+
+def _string_end(css: str, start: int) -> int:
+    quote, i = css[start], start + 1
+    while i < len(css) and css[i] != quote:
+        i += 2 if css[i] == "\\" else 1
+    return i + 1
+
+
+def _split_selectors(prelude: str) -> list[str]:
+    parts, depth, current = [], 0, []
+    for ch in prelude:
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    return [part for part in parts if part]
+
+
+def _without_functional_pseudos(selector: str) -> str:
+    """``a.b:not(.c):is(.d, .e)`` -> ``a.b``: what those arguments require is not checked."""
+    out, i = [], 0
+    while i < len(selector):
+        match = FUNCTIONAL_PSEUDO.match(selector, i)
+        if not match:
+            out.append(selector[i])
+            i += 1
+            continue
+        depth, i = 1, match.end()
+        while i < len(selector) and depth:
+            depth += {"(": 1, ")": -1}.get(selector[i], 0)
+            i += 1
+    return "".join(out)
 
 
 def _rebased(sheet: Path, static: Path) -> str:
@@ -429,14 +627,15 @@ def on_build_finished(app: Sphinx, exception) -> None:
     names = _used_icons(outdir)
     (outdir / "_static" / ICON_CSS).write_text(_icon_fonts(outdir, names), encoding="utf-8")
     _drop_unused_icon_rules(outdir, names)
-    _bundle_stylesheets(outdir)
     if app.builder.name == "html":
         _drop_search_scripts(outdir)
     _lazy_images(outdir)
     _settle_theme(outdir)
+    _lazy_theme_tab_stops(outdir)
     _fix_citation_roles(outdir)
     _shrink_figures(outdir)
     _vendor_mathjax(outdir)
+    _bundle_stylesheets(outdir)  # last: it keeps what any page or script (MathJax's) may use
     if app.builder.name == "html":
         _sitemap_and_robots(app, outdir)
 
