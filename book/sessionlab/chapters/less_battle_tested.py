@@ -806,7 +806,8 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "year": 2024,
         "package": "PyJWT",
         "affected": "2.10.0",
-        "what": "iss checked as a substring: another issuer's token accepted",
+        "what": "iss checked as a substring: a token whose iss is part of the expected "
+        "issuer passes (the record rates the likely impact as denial of service)",
         "impact": CVE_IMPACTS[2],
         "record": "NVD CVE-2024-53861",
     },
@@ -951,6 +952,17 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "what": "HMAC key guard misses public JWK containers: key confusion",
         "impact": CVE_IMPACTS[0],
         "record": "CVE record; GHSA-w2cx-738m-mc7w",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-102275",
+        "year": 2026,
+        "package": "PyJWT",
+        "affected": "before 2.15.0",
+        "what": "an OKP private JWK whose d does not match its x: the thumbprint names the "
+        "trusted key while another key signs (a sender-constrained token used without its key)",
+        "impact": CVE_IMPACTS[2],
+        "record": "CVE record; GHSA-x33g-cr3x-6449",
     },
 ]
 
