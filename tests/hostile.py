@@ -26,8 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sessionlab.lab.clock import ManualClock
 from sessionlab.recommended.sessions import CookieTooLargeError, SessionCookie
 from sessionlab.recommended.tokens import (
+    MAX_LIFETIME,
     InvalidTokenTypeError,
     KeyPair,
+    TokenLifetimeError,
     TokenTooLargeError,
     UntrustedHeaderError,
     b64url_encode,
@@ -99,8 +101,8 @@ def token_cases() -> list[TokenCase]:
     )
     cases: list[TokenCase] = []
 
-    def add(name, token, expected, keys=ed):
-        cases.append(TokenCase(name, token, expected, keys))
+    def add(name, token, expected, keys=ed, **options):
+        cases.append(TokenCase(name, token, expected, keys, options))
 
     # alg "none" in every spelling, with and without a signature segment
     for spelling in ("none", "None", "NONE", "nOnE"):
@@ -248,7 +250,39 @@ def token_cases() -> list[TokenCase]:
         jwt.ExpiredSignatureError,
     )
     add("not yet valid (nbf)", valid_token(ed, nbf=NOW + 60), jwt.ImmatureSignatureError)
-    add("issued in the future (iat)", valid_token(ed, iat=NOW + 60), jwt.ImmatureSignatureError)
+    add(
+        "issued in the future (iat), refusal asked for",
+        valid_token(ed, iat=NOW + 60),
+        jwt.ImmatureSignatureError,
+        ed,
+        reject_future_iat=True,
+    )
+    null_nbf = json.dumps({**claims(), "nbf": None})
+    add(
+        "nbf null",
+        _signed_raw(hs, {"alg": "HS256", "typ": "at+jwt"}, null_nbf),
+        jwt.DecodeError,
+        hs,
+    )
+    add(
+        "lives longer than the verifier's maximum",
+        valid_token(ed, exp=NOW + MAX_LIFETIME + 1),
+        TokenLifetimeError,
+    )
+    add(
+        "aud array without the audience, arrays allowed",
+        valid_token(ed, aud=["https://other.example"]),
+        jwt.InvalidAudienceError,
+        ed,
+        audience_in_array=True,
+    )
+    add(
+        "aud array with a non-string, arrays allowed",
+        valid_token(ed, aud=[AUDIENCE, 42]),
+        jwt.InvalidAudienceError,
+        ed,
+        audience_in_array=True,
+    )
     add("wrong audience", valid_token(ed, aud="https://other.example"), jwt.InvalidAudienceError)
     add("wrong issuer", valid_token(ed, iss="https://evil.example"), jwt.InvalidIssuerError)
     add("missing exp", valid_token(ed, exp=None), jwt.MissingRequiredClaimError)

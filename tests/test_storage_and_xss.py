@@ -38,3 +38,35 @@ def test_the_collector_keeps_every_body():
     client = create_loot_collector(loot).test_client()
     assert client.post("/collect", data=b"abc").status_code == 204
     assert loot == ["abc"]
+
+
+def test_the_session_id_control_is_revoked_at_logout_and_refuses_junk():
+    client = create_xss_bank(USERS).test_client()
+    session_id = client.post("/api/session-login", data=FORM).get_json()["session_id"]
+    bearer = {"Authorization": f"Bearer {session_id}"}
+    assert client.get("/api/session-me", headers=bearer).get_json()["user"] == "alice"
+    for bad in ("", "Bearer", f"Bearer {session_id}x", "Bearer \u00e9t\u00e9"):
+        assert client.get("/api/session-me", headers={"Authorization": bad}).status_code == 401
+    assert client.post("/api/session-logout", headers=bearer).status_code == 204
+    assert client.get("/api/session-me", headers=bearer).status_code == 401
+    assert client.post("/api/session-login", data={**FORM, "password": "x"}).status_code == 401
+
+
+def test_the_jwt_cookie_control_is_httponly_and_outlives_its_logout():
+    client = create_xss_bank(USERS).test_client()
+    response = client.post("/jwt-cookie-login", data=FORM)
+    set_cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in set_cookie and "Secure" in set_cookie and "SameSite=Lax" in set_cookie
+    token = set_cookie.split(";")[0].split("=", 1)[1]
+    assert client.get("/jwt-cookie-me").get_json()["user"] == "alice"
+    cross_site = {"Sec-Fetch-Site": "cross-site"}
+    assert client.post("/jwt-cookie-logout", headers=cross_site).status_code == 403
+    assert client.post("/jwt-cookie-logout").status_code == 204
+    assert client.get("/jwt-cookie-me").status_code == 401  # the browser's copy is gone
+    copy = create_xss_bank(USERS).test_client()  # another bank: another key refuses it
+    copy.set_cookie("jwt", token)
+    assert copy.get("/jwt-cookie-me").status_code == 401
+    client.set_cookie("jwt", token)  # the same bank accepts the copy after logout: stateless
+    assert client.get("/jwt-cookie-me").status_code == 200
+    client.set_cookie("jwt", "not.a.token")
+    assert client.get("/jwt-cookie-me").status_code == 401

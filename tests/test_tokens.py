@@ -5,7 +5,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sessionlab.recommended.tokens import (
     ALGORITHMS,
+    MAX_LIFETIME,
     KeyPair,
+    TokenLifetimeError,
     b64url_decode,
     b64url_encode,
     demo_keys,
@@ -185,3 +187,49 @@ def test_the_docstring_states_the_contract():
     doc = verify_token.__doc__
     for phrase in ("NumericDate", "UTF-8", "HS384 48", "HS512 64", "media type", "RFC 9068 §2.2"):
         assert phrase in doc, phrase
+
+
+def test_a_future_iat_is_accepted_unless_the_caller_asks_to_refuse_it():
+    """An issuer whose clock runs ahead: RFC 7519 does not ask verifiers to refuse its tokens."""
+    import time_machine
+
+    keys = demo_keys("HS256")
+    token = _fresh_token(keys)
+    with time_machine.travel(NOW - 30, tick=False):
+        assert verify_token(token, keys, audience="app", issuer="login")["sub"] == "alice"
+        with pytest.raises(jwt.ImmatureSignatureError):
+            verify_token(token, keys, audience="app", issuer="login", reject_future_iat=True)
+        options = {"reject_future_iat": True, "leeway": 60}
+        assert verify_token(token, keys, audience="app", issuer="login", **options)
+
+
+def test_an_audience_array_is_accepted_only_when_asked_and_only_if_it_names_the_audience():
+    keys = demo_keys("HS256")
+    token = issue_token(
+        {"sub": "alice"}, keys, now=NOW, lifetime=60, audience=["other", "app"], issuer="login"
+    )
+    with pytest.raises(jwt.InvalidAudienceError):
+        verify_token(token, keys, audience="app", issuer="login", leeway=10**9)
+    claims = verify_token(
+        token, keys, audience="app", issuer="login", leeway=10**9, audience_in_array=True
+    )
+    assert claims["aud"] == ["other", "app"]
+    with pytest.raises(jwt.InvalidAudienceError):
+        verify_token(
+            token, keys, audience="third", issuer="login", leeway=10**9, audience_in_array=True
+        )
+
+
+def test_a_token_that_lives_longer_than_the_maximum_is_refused():
+    keys = demo_keys("HS256")
+    long_lived = issue_token(
+        {"sub": "alice"}, keys, now=NOW, lifetime=MAX_LIFETIME + 1, audience="app", issuer="login"
+    )
+    with pytest.raises(TokenLifetimeError):
+        verify_token(long_lived, keys, audience="app", issuer="login", leeway=10**9)
+    options = {"leeway": 10**9, "max_lifetime": None}
+    assert verify_token(long_lived, keys, audience="app", issuer="login", **options)
+    day = issue_token(
+        {"sub": "alice"}, keys, now=NOW, lifetime=MAX_LIFETIME, audience="app", issuer="login"
+    )
+    assert verify_token(day, keys, audience="app", issuer="login", leeway=10**9)

@@ -49,7 +49,11 @@ for (const c of input.cases) {
       await run(c.token, d);
       out[c.name][style] = "accepted";
     } catch (error) {
-      out[c.name][style] = typeof error.code === "string" ? error.code : `${error.name}: ${error.message}`;
+      // jose's refusals carry a code, jsonwebtoken's are its own error classes; anything else
+      // (a TypeError from a key the library did not expect) is a crash, not a refusal.
+      const refusal = ["JsonWebTokenError", "TokenExpiredError", "NotBeforeError"].includes(error.name);
+      out[c.name][style] = typeof error.code === "string" ? error.code
+        : refusal ? `${error.name}: ${error.message}` : `crash: ${error.name}: ${error.message}`;
     }
   }
 }

@@ -182,7 +182,9 @@ class Decision:
 
 def _checked_claims(token: str, keys: KeyPair, *, typ: str, required, **expected) -> dict:
     """Verify a token and the claims this module relies on; raises on anything else."""
-    claims = verify_token(token, keys, typ=typ, required=required, **expected)
+    claims = verify_token(
+        token, keys, typ=typ, required=required, reject_future_iat=True, **expected
+    )
     jti, exp, iat = claims["jti"], claims["exp"], claims["iat"]
     if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
         raise ValueError("malformed jti claim")

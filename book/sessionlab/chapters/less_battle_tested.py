@@ -326,16 +326,46 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-def outcome_of(run, *args) -> str:
-    """``"accepted"``, or the name of the exception the call raised."""
+def refusal_types() -> tuple[type[BaseException], ...]:
+    """The exceptions with which each verifier under test says "refused" (its documented base
+    classes). Anything else a verifier raises is a crash, which the tables mark as such."""
+    import warnings
+
+    import itsdangerous
+    import joserfc.errors
+    import jwcrypto.common
+    import jwt
+
+    with warnings.catch_warnings():  # authlib.jose warns that it is deprecated on import
+        warnings.simplefilter("ignore")
+        import authlib.jose.errors
+
+    return (
+        jwt.PyJWTError,
+        joserfc.errors.JoseError,
+        jwcrypto.common.JWException,
+        authlib.jose.errors.JoseError,
+        itsdangerous.BadData,
+        NaiveVerificationError,
+    )
+
+
+def refusal_or_crash(error: BaseException) -> str:
+    """The exception's name for a documented refusal; ``"crash: <name>"`` for anything else."""
+    name = type(error).__name__
+    return name if isinstance(error, refusal_types()) else f"crash: {name}"
+
+
+def outcome_of(run, *args, **kwargs) -> str:
+    """``"accepted"``, the name of the refusal the call raised, or ``"crash: <name>"``."""
     import warnings
 
     try:
         with warnings.catch_warnings(record=True):  # weak keys on purpose; not results
-            run(*args)
+            run(*args, **kwargs)
         return "accepted"
-    except Exception as error:  # the exception's name is the result being tabulated
-        return type(error).__name__
+    except Exception as error:  # tabulated by refusal_or_crash: a crash is not a refusal
+        return refusal_or_crash(error)
 
 
 def run_python_libraries(cases, deployments, *, audience, issuer, now) -> dict[str, dict[str, str]]:

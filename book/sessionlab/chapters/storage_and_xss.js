@@ -1,8 +1,9 @@
 // The bank's front end, served as /bank.js (an external file, so a strict CSP can allow it).
 // Two ways to log in: a JWT kept in localStorage (the pattern under test) or an HttpOnly cookie.
 
-async function logInWithToken(username, password) {
-  const response = await fetch("/api/token-login", {method: "POST", body: new URLSearchParams({username, password})});
+async function logInWithToken(username, password, lifetime = "") {
+  const query = lifetime ? "?lifetime=" + lifetime : "";
+  const response = await fetch("/api/token-login" + query, {method: "POST", body: new URLSearchParams({username, password})});
   const {access_token} = await response.json();
   localStorage.setItem("access_token", access_token);
   return response.status;
@@ -17,6 +18,29 @@ async function logInWithCookie(username, password) {
 async function logOutCookie(csrfToken) {
   const response = await fetch("/logout", {method: "POST", headers: {"X-CSRF-Token": csrfToken}});
   return response.status;  // the server deletes the session: a copied cookie is worthless now
+}
+
+// The controls: an opaque session ID kept in localStorage, and a JWT the server sets as an
+// HttpOnly cookie.
+async function logInWithSessionId(username, password) {
+  const response = await fetch("/api/session-login", {method: "POST", body: new URLSearchParams({username, password})});
+  localStorage.setItem("session_id", (await response.json()).session_id);
+  return response.status;
+}
+
+async function logOutSessionId() {
+  const headers = {Authorization: "Bearer " + localStorage.getItem("session_id")};
+  localStorage.removeItem("session_id");
+  return (await fetch("/api/session-logout", {method: "POST", headers})).status;  // the server forgets it
+}
+
+async function logInWithJwtCookie(username, password) {
+  const response = await fetch("/jwt-cookie-login", {method: "POST", body: new URLSearchParams({username, password})});
+  return response.status;  // the token is in an HttpOnly cookie: out of this script's reach
+}
+
+async function logOutJwtCookie() {
+  return (await fetch("/jwt-cookie-logout", {method: "POST"})).status;  // deletes the browser's copy only
 }
 
 function logOutToken() {

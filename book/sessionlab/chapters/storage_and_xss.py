@@ -26,8 +26,11 @@ from sessionlab.recommended.tokens import generate_keys, issue_token, verify_tok
 from sessionlab.recommended.webauth import bearer_token, check_password
 
 __all__ = [
+    "JWT_COOKIE",
+    "SHORT_LIFETIME",
     "TOKEN_AUDIENCE",
     "TOKEN_ISSUER",
+    "TOKEN_LIFETIME",
     "BANK_JS",
     "create_xss_bank",
     "create_loot_collector",
@@ -37,6 +40,10 @@ __all__ = [
 TOKEN_AUDIENCE = "bank-api"
 TOKEN_ISSUER = "bank"
 TOKEN_LIFETIME = 3600  # one hour, a common access-token lifetime
+#: The short-lived variant of the controls: five minutes, a common "short expiry".
+SHORT_LIFETIME = 300
+#: The cookie that carries the JWT in the HttpOnly control.
+JWT_COOKIE = "jwt"
 #: The bank's front end, served as ``/bank.js``.
 BANK_JS = (Path(__file__).with_suffix(".js")).read_text()
 
@@ -73,6 +80,24 @@ def create_xss_bank(
     app = create_session_app(store, cookie, users)  # POST /login, GET /me: HttpOnly cookie
     token_keys = generate_keys("HS256")
 
+    def _checked_user() -> str:
+        """The form's user name if its password is right; otherwise the request ends with 401."""
+        username = request.form.get("username", "")
+        if not check_password(users, username, request.form.get("password", "")):
+            abort(401)
+        return username
+
+    def _token_for(username: str, lifetime: int) -> str:
+        claims = {"sub": username, "role": users[username]["role"]}
+        return issue_token(
+            claims,
+            token_keys,
+            now=int(time.time()),
+            lifetime=lifetime,
+            audience=TOKEN_AUDIENCE,
+            issuer=TOKEN_ISSUER,
+        )
+
     @app.get("/")
     def home():
         return _page("Bank", "<p>Welcome.</p>")
@@ -83,19 +108,11 @@ def create_xss_bank(
 
     @app.post("/api/token-login")
     def token_login():
-        username = request.form.get("username", "")
-        if not check_password(users, username, request.form.get("password", "")):
-            abort(401)
-        claims = {"sub": username, "role": users[username]["role"]}
-        token = issue_token(
-            claims,
-            token_keys,
-            now=int(time.time()),
-            lifetime=TOKEN_LIFETIME,
-            audience=TOKEN_AUDIENCE,
-            issuer=TOKEN_ISSUER,
+        username = _checked_user()
+        short = request.args.get("lifetime") == "short"
+        return jsonify(
+            access_token=_token_for(username, SHORT_LIFETIME if short else TOKEN_LIFETIME)
         )
-        return jsonify(access_token=token)
 
     @app.get("/api/me")
     def api_me():
@@ -107,6 +124,67 @@ def create_xss_bank(
         except jwt.PyJWTError:
             abort(401)
         return jsonify(user=claims["sub"], role=claims["role"])
+
+    # The controls: the same two kinds of credential, each kept in the other place. An opaque,
+    # revocable session ID that the front end keeps in localStorage and sends as a bearer token,
+    # and a stateless JWT that the server sets as an HttpOnly cookie.
+    def _session_of_bearer():
+        session_id = bearer_token(request.headers.get("Authorization"))
+        session = store.get(session_id) if session_id else None
+        if session is None:
+            abort(401)
+        return session_id, session
+
+    @app.post("/api/session-login")
+    def session_id_login():
+        username = _checked_user()
+        return jsonify(session_id=store.create(username).session_id)
+
+    @app.get("/api/session-me")
+    def session_id_me():
+        _, session = _session_of_bearer()
+        return jsonify(user=session.user_id, role=users[session.user_id]["role"])
+
+    @app.post("/api/session-logout")
+    def session_id_logout():
+        session_id, _ = _session_of_bearer()
+        store.delete(session_id)
+        return "", 204
+
+    @app.post("/jwt-cookie-login")
+    def jwt_cookie_login():
+        username = _checked_user()
+        response = jsonify(ok=True)
+        response.set_cookie(
+            JWT_COOKIE,
+            _token_for(username, TOKEN_LIFETIME),
+            max_age=TOKEN_LIFETIME,
+            secure=True,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
+    @app.get("/jwt-cookie-me")
+    def jwt_cookie_me():
+        try:
+            claims = verify_token(
+                request.cookies.get(JWT_COOKIE, ""),
+                token_keys,
+                audience=TOKEN_AUDIENCE,
+                issuer=TOKEN_ISSUER,
+            )
+        except jwt.PyJWTError:
+            abort(401)
+        return jsonify(user=claims["sub"], role=claims["role"])
+
+    @app.post("/jwt-cookie-logout")
+    def jwt_cookie_logout():
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            abort(403)
+        response = Response(status=204)
+        response.delete_cookie(JWT_COOKIE, secure=True, httponly=True, samesite="Lax")
+        return response  # stateless: the browser forgets the token; the server cannot
 
     @app.get("/search")
     def search():

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 __all__ = [
     "ALGORITHMS",
     "KeyPair",
+    "MAX_LIFETIME",
+    "TokenLifetimeError",
     "TokenTooLargeError",
     "UntrustedHeaderError",
     "InvalidTokenTypeError",
@@ -41,6 +43,10 @@ __all__ = [
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 #: Tokens longer than this are refused before any parsing (a cookie cannot hold more anyway).
 MAX_TOKEN_LENGTH = 8192
+#: The longest lifetime (``exp - iat``) ``verify_token`` accepts by default: one day. The book's
+#: access tokens live minutes; a token that claims to live longer was minted by mistake or by
+#: someone who should not hold the key.
+MAX_LIFETIME = 86_400
 #: Header parameters that make a verifier fetch or trust a key chosen by the token's sender.
 UNTRUSTED_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 
@@ -51,6 +57,10 @@ class TokenTooLargeError(jwt.DecodeError):
 
 class UntrustedHeaderError(jwt.InvalidTokenError):
     """The header names its own key (``jku``, ``x5u``, ``jwk``, ``x5c``); the verifier never trusts that."""
+
+
+class TokenLifetimeError(jwt.InvalidTokenError):
+    """The token claims a lifetime (``exp - iat``) longer than the verifier accepts."""
 
 
 class InvalidTokenTypeError(jwt.InvalidTokenError):
@@ -127,7 +137,7 @@ def issue_token(
     *,
     now: int,
     lifetime: int,
-    audience: str | None = None,
+    audience: str | list[str] | None = None,
     issuer: str | None = None,
     typ: str = "at+jwt",
     kid: str | None = None,
@@ -172,6 +182,9 @@ def verify_token(
     leeway: int = 0,
     required: tuple[str, ...] = ("exp", "iat", "sub", "aud", "iss"),
     require_rfc9068: bool = False,
+    max_lifetime: int | None = MAX_LIFETIME,
+    audience_in_array: bool = False,
+    reject_future_iat: bool = False,
 ) -> dict[str, Any]:
     """Verify a token the way the book recommends and return its claims.
 
@@ -195,12 +208,19 @@ def verify_token(
     4. The signature (:class:`jwt.InvalidSignatureError`).
     5. The claims: every name in ``required`` present and not null
        (:class:`jwt.MissingRequiredClaimError`); ``exp``, ``nbf`` and ``iat`` JSON numbers
-       (RFC 7519 NumericDate: not strings, not booleans; :class:`jwt.DecodeError` for ``exp``
-       and ``nbf``, :class:`jwt.exceptions.InvalidIssuedAtError` for ``iat``); ``iat`` and ``nbf``
-       not in the future and ``exp`` in the future, within ``leeway`` seconds
-       (:class:`jwt.ImmatureSignatureError`, :class:`jwt.ExpiredSignatureError`); ``iss`` the
-       string ``issuer`` (:class:`jwt.InvalidIssuerError`); ``aud`` the single string
-       ``audience`` (:class:`jwt.InvalidAudienceError`); ``sub`` and ``jti`` strings.
+       (RFC 7519 NumericDate: not strings, not booleans, not ``null`` where present;
+       :class:`jwt.DecodeError` for ``exp`` and ``nbf``, :class:`jwt.exceptions.InvalidIssuedAtError`
+       for ``iat``); ``nbf`` not in the future and ``exp`` in the future, within ``leeway``
+       seconds (:class:`jwt.ImmatureSignatureError`, :class:`jwt.ExpiredSignatureError`); a
+       future ``iat`` is refused the same way only with ``reject_future_iat=True`` (RFC 7519
+       does not ask for it, and an issuer whose clock runs ahead would otherwise be refused
+       outright at ``leeway=0``); ``exp - iat`` at most ``max_lifetime`` seconds, so a token
+       minted to live for a year by a leaked or misused key is refused
+       (:class:`TokenLifetimeError`; ``None`` switches the check off); ``iss`` the string
+       ``issuer`` (:class:`jwt.InvalidIssuerError`); ``aud`` the single string ``audience``
+       (:class:`jwt.InvalidAudienceError`), or, with ``audience_in_array=True`` (RFC 7519
+       §4.1.3's semantics), a non-empty array of strings that contains it; ``sub`` and ``jti``
+       strings.
     6. The type: ``typ`` compared as a media type (RFC 7515 §4.1.9: case-insensitive, an
        ``application/`` prefix optional, so ``at+jwt``, ``AT+JWT`` and ``application/at+jwt``
        are one type, RFC 9068 §4), else :class:`InvalidTokenTypeError`.
@@ -215,7 +235,16 @@ def verify_token(
     _check_header(header, algorithm)
     if not algorithm.verify(signing_input, prepared_key, signature):
         raise jwt.InvalidSignatureError("Signature verification failed")
-    _check_claims(payload, audience=audience, issuer=issuer, leeway=leeway, required=required)
+    _check_claims(
+        payload,
+        audience=audience,
+        issuer=issuer,
+        leeway=leeway,
+        required=required,
+        max_lifetime=max_lifetime,
+        audience_in_array=audience_in_array,
+        reject_future_iat=reject_future_iat,
+    )
     found_typ = header.get("typ")
     if not isinstance(found_typ, str) or _media_type(found_typ) != _media_type(typ):
         raise InvalidTokenTypeError(f"typ is {found_typ!r}, expected {typ!r}")
@@ -366,9 +395,9 @@ def _check_header(header: dict[str, Any], algorithm: Any) -> None:
 
 
 def _numeric_date(payload: dict[str, Any], claim: str, error: type[Exception]) -> float | None:
-    value = payload.get(claim)
-    if value is None:
+    if claim not in payload:
         return None
+    value = payload[claim]
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -381,14 +410,22 @@ def _numeric_date(payload: dict[str, Any], claim: str, error: type[Exception]) -
 
 
 def _check_claims(
-    payload: dict[str, Any], *, audience: str, issuer: str, leeway: float, required: tuple[str, ...]
+    payload: dict[str, Any],
+    *,
+    audience: str,
+    issuer: str,
+    leeway: float,
+    required: tuple[str, ...],
+    max_lifetime: float | None = MAX_LIFETIME,
+    audience_in_array: bool = False,
+    reject_future_iat: bool = False,
 ) -> None:
     for claim in required:
         if payload.get(claim) is None:
             raise jwt.MissingRequiredClaimError(claim)
     now = time.time()
     iat = _numeric_date(payload, "iat", jwt.exceptions.InvalidIssuedAtError)
-    if iat is not None and iat > now + leeway:
+    if reject_future_iat and iat is not None and iat > now + leeway:
         raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
     nbf = _numeric_date(payload, "nbf", jwt.DecodeError)
     if nbf is not None and nbf > now + leeway:
@@ -396,13 +433,22 @@ def _check_claims(
     exp = _numeric_date(payload, "exp", jwt.DecodeError)
     if exp is not None and exp <= now - leeway:
         raise jwt.ExpiredSignatureError("Signature has expired")
+    if max_lifetime is not None and exp is not None and iat is not None:
+        if exp - iat > max_lifetime:
+            raise TokenLifetimeError(
+                f"the token lives {exp - iat:g} s; this verifier accepts at most {max_lifetime:g} s"
+            )
     if "iss" not in payload:
         raise jwt.MissingRequiredClaimError("iss")
     if not isinstance(payload["iss"], str) or payload["iss"] != issuer:
         raise jwt.InvalidIssuerError("Invalid issuer")
     if not payload.get("aud"):
         raise jwt.MissingRequiredClaimError("aud")
-    if not isinstance(payload["aud"], str) or payload["aud"] != audience:
+    aud = payload["aud"]
+    if audience_in_array and isinstance(aud, list):
+        if not all(isinstance(item, str) for item in aud) or audience not in aud:
+            raise jwt.InvalidAudienceError("Audience doesn't match")
+    elif not isinstance(aud, str) or aud != audience:
         raise jwt.InvalidAudienceError("Audience doesn't match (strict)")
     if "sub" in payload and not isinstance(payload["sub"], str):
         raise jwt.exceptions.InvalidSubjectError("Subject must be a string")
