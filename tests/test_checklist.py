@@ -5,13 +5,16 @@ and stops implementation folders, and its command line exits 0, 1 or 2 as docume
 import asyncio
 import base64
 import json
+import re
 
 import pytest
 import sessionlab.checklist as checklist
 from flask import Flask, abort, jsonify, request
+from sessionlab.checklist import cli
 from sessionlab.lab.bench import Bench
 from sessionlab.lab.servers import free_port, serve_wsgi
 from sessionlab.recommended.frameworks.common import DEMO_HASH, DEMO_USERS
+from toc import ROOT
 from werkzeug.security import check_password_hash, generate_password_hash
 
 
@@ -179,3 +182,154 @@ def test_every_item_can_fail_over_http_and_in_chromium():
     assert "/transfer no amount -> 500" in evidence[checklist.FIELDS]
     assert [r.status for r in race] == ["PASS", "FAIL"], race
     assert "(limit 3)" in race[1].evidence
+
+
+# --- the TOML files, the launcher and the command line ---------------------------------------
+
+EXAMPLE = ROOT / "implementations" / "_example"
+GOOD_APP = """
+name = "my app"
+base_url = "{url}"
+family = "server-side"
+
+[adapter]
+session_cookie = "session"
+csrf = "login-json"
+logout_path = "/logout"
+"""
+
+
+def write(tmp_path, text: str, name: str = "app.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_app_config_gives_an_adapter_whose_absent_routes_are_none(tmp_path):
+    config = checklist.load_app_config(write(tmp_path, GOOD_APP.format(url="http://127.0.0.1:9")))
+    a = config.adapter
+    assert (a.login_path, a.protected_path, a.logout_path) == ("/login", "/me", "/logout")
+    assert a.logout_everywhere_path is None and a.csrf_path is None and a.users == checklist.USERS
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (("[adapter]", "[adapter]\nlogot_path = '/x'"), "adapter.logot_path"),
+        (("[adapter]", "[adapter]\nlogout_everywhere_path = 3"), "adapter.logout_everywhere_path"),
+        (("[adapter]", "[adapter]\nself_contained = 'yes'"), "adapter.self_contained"),
+        (('family = "server-side"', 'family = "magic"'), "family"),
+        (('family = "server-side"', "colour = 1"), "colour"),
+        (('name = "my app"', ""), "name"),
+        (("http://127.0.0.1:9", "http://example.com"), "base_url"),
+        (("http://127.0.0.1:9", "ftp://127.0.0.1:9"), "base_url"),
+        (('session_cookie = "session"', 'session_cookie = "a b"'), "session_cookie"),
+        (('logout_path = "/logout"', 'logout_path = "logout"'), "logout_path"),
+        (("[adapter]", "[users]\nalice = 'pw'\n[adapter]"), "users.alice"),
+        (("[adapter]", "[adapter"), "not valid TOML"),
+    ],
+)
+def test_a_bad_app_config_names_the_field_and_exits_2(tmp_path, change, field, capsys):
+    path = write(tmp_path, GOOD_APP.format(url="http://127.0.0.1:9").replace(*change))
+    with pytest.raises(checklist.ConfigError, match=re.escape(field)):
+        checklist.load_app_config(path)
+    assert cli.main(["--config", str(path)]) == 2
+    assert field in capsys.readouterr().err
+
+
+def test_a_remote_target_needs_the_flag_and_gets_the_warning(tmp_path, capsys):
+    path = write(tmp_path, GOOD_APP.format(url="http://192.0.2.1:9"))
+    with pytest.raises(checklist.ConfigError, match="--allow-remote"):
+        checklist.load_app_config(path)
+    config = checklist.load_app_config(path, allow_remote=True)
+    assert config.adapter.allow_remote
+    # No traffic leaves loopback in this test: the warning is printed before any request, and
+    # the run is not started (the CLI is asked only to parse here).
+    assert "password guesses" in cli.REMOTE_WARNING
+
+
+def test_the_command_line_exits_0_on_a_clean_run_and_1_on_a_fail(tmp_path, capsys):
+    """A FAIL anywhere exits 1 (the broken app); only PASS and N/A exits 0 (the book's session
+    app, asked for the items it passes)."""
+    with serve_wsgi(broken_app()) as server:
+        text = GOOD_APP.format(url=server.url).replace('"session"', '"sid"')
+        text = text.replace('csrf = "login-json"', 'csrf = "endpoint"')
+        status = cli.main(["--config", str(write(tmp_path, text))])
+    out = capsys.readouterr().out
+    assert status == 1, out
+    assert "FAIL  v5.0.0-7.4.1 copied cookie replayed after logout" in out
+    assert "== my app" in out and "FAIL" in out.splitlines()[-1]
+
+
+def test_a_bearer_app_from_the_command_line(tmp_path, capsys):
+    """The book's JWT app with its token in the login's JSON: the cookie items are N/A, and the
+    copied token replayed after logout FAILs without a deny-list."""
+    from sessionlab.checklist.serve import _book_jwt_app
+
+    text = """
+name = "jwt api"
+base_url = "{url}"
+[adapter]
+transport = "bearer"
+token_field = "access_token"
+csrf = "none"
+logout_path = "/logout"
+"""
+    with serve_wsgi(_book_jwt_app(short=False, deny_list=False)) as server:
+        path = write(tmp_path, text.format(url=server.url))
+        status = cli.main(["--config", str(path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL  v5.0.0-7.4.1 copied cookie replayed after logout" in out
+    assert "the copied token still works after logout" in out
+    assert "N/A   v5.0.0-3.3.4 session cookie HttpOnly" in out
+
+
+def test_an_implementation_folder_is_read_and_checked(tmp_path):
+    impl = checklist.load_implementation(EXAMPLE)
+    assert impl.name == "example" and impl.command == ["python", "app.py"]
+    assert set(impl.configurations) == {"defaults", "recommended", "crash"}
+    assert impl.configurations["recommended"]["session_cookie"] == "__Host-session"
+    assert impl.configurations["defaults"]["admin_role_path"] is None
+    text = (EXAMPLE / "checklist.toml").read_text()
+    for change, field in [
+        (("[start]", "[start]\nport = 1"), "start.port"),
+        (('command = ["python", "app.py"]', "command = []"), "start.command"),
+        (('family = "server-side"', 'family = "sessions"'), "family"),
+        (("[configurations.crash]", "[configurations.crash]\ncsrf = 'magic'"), "csrf"),
+        (('name = "example"', ""), "name"),
+    ]:
+        folder = tmp_path / field.replace(".", "-")
+        folder.mkdir()
+        (folder / "checklist.toml").write_text(text.replace(*change))
+        with pytest.raises(checklist.ConfigError, match=re.escape(field)):
+            checklist.load_implementation(folder)
+    assert checklist.find_implementations(EXAMPLE.parent) == [
+        p for p in checklist.find_implementations(EXAMPLE.parent) if not p.name.startswith("_")
+    ]
+    assert EXAMPLE in checklist.find_implementations(EXAMPLE.parent, include_examples=True)
+
+
+def test_the_launcher_starts_an_implementation_and_names_one_that_does_not_start():
+    async def run():
+        bench = Bench()
+        try:
+            apps = checklist.Deployment(bench)
+            (adapter_,) = apps.implementation(EXAMPLE, ["recommended"])
+            apps.start()
+            found = await checklist.run_checklist(
+                adapter_, items=["v5.0.0-3.3.3 session cookie named __Host-", checklist.ABSOLUTE]
+            )
+            crash = checklist.Deployment(bench)
+            crash.implementation(EXAMPLE, ["crash"])
+            with pytest.raises(checklist.LaunchError) as error:
+                crash.start()
+            return adapter_, found, str(error.value)
+        finally:
+            await bench.close()
+
+    adapter_, found, message = asyncio.run(run())
+    assert adapter_.name == "example recommended" and adapter_.family == "server-side"
+    assert [r.status for r in found] == ["PASS", "PASS"], found
+    assert "implementations/_example (crash, TIMEOUTS=" in message
+    assert "crashes at start, on purpose" in message  # the tail of its output

@@ -59,7 +59,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def print_results(name: str, rows: list[Result], out=sys.stdout) -> None:
+def print_results(name: str, rows: list[Result], out=None) -> None:
+    out = out or sys.stdout
     width = max(len(r.status) for r in rows)
     print(f"== {name}", file=out)
     for r in rows:
@@ -93,7 +94,8 @@ async def _run(adapters: list[Adapter], browser: bool, implementation=None):
         await bench.close()
 
 
-def main(argv: list[str] | None = None, out=sys.stdout, err=sys.stderr) -> int:
+def main(argv: list[str] | None = None, out=None, err=None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     args = parser().parse_args(argv)
     try:
         if args.config is not None:
