@@ -45,6 +45,11 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--implementation", type=Path, help="an implementations/<slug> folder to start and check"
     )
+    target.add_argument(
+        "--write-expectations",
+        action="store_true",
+        help="run chapter 41's whole matrix and rewrite book/sessionlab/checklist/expected.toml",
+    )
     p.add_argument(
         "--allow-remote",
         action="store_true",
@@ -94,9 +99,30 @@ async def _run(adapters: list[Adapter], browser: bool, implementation=None):
         await bench.close()
 
 
+async def _write_expectations() -> Path:
+    from sessionlab.checklist.report import write_expected
+    from sessionlab.checklist.suite import run_suite
+    from sessionlab.lab.bench import Bench
+    from sessionlab.lab.servers import free_port
+
+    bench = Bench()
+    try:
+        redis_port = free_port()
+        redis_client = bench.redis(tcp_port=redis_port)
+        browser = await bench.browser()
+        run = await run_suite(bench, browser, redis_port=redis_port, redis_client=redis_client)
+    finally:
+        await bench.close()
+    return write_expected(run.everything())
+
+
 def main(argv: list[str] | None = None, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     args = parser().parse_args(argv)
+    if args.write_expectations:
+        path = asyncio.run(_write_expectations())
+        print(f"wrote {path}: review it with git diff", file=out)
+        return OK
     try:
         if args.config is not None:
             config = load_app_config(args.config, allow_remote=args.allow_remote)

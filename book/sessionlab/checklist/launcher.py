@@ -111,14 +111,17 @@ class Deployment:
             remember_cookie="__Host-remember" if config == "recommended" else "remember_token",
         )
 
-    def flask_jwt(self, *, config: str) -> Adapter:
-        """flask-jwt-extended in its cookie mode, its blocklist on Redis."""
+    def flask_jwt(self, *, config: str, switch_off: str | None = None) -> Adapter:
+        """flask-jwt-extended in its cookie mode, its blocklist on Redis. ``switch_off``: remove
+        one server-side mechanism (``"blocklist"``, ``"user lookup"``), to measure which passes
+        rest on it (:func:`sessionlab.checklist.serve.switch_off`)."""
         self._redis(True)
         prefix = "__Host-" if config == "recommended" else ""
+        name = f"flask-jwt-extended {config}" + (f", {switch_off} off" if switch_off else "")
         return self._pair(
             "flask-jwt",
-            {"config": config},
-            name=f"flask-jwt-extended {config}",
+            {"config": config, "switch_off": switch_off},
+            name=name,
             session_cookie=f"{prefix}access_token" if prefix else "access_token_cookie",
             users=DEMO_USERS,
             csrf=f"cookie:{prefix}csrf_access_token",
@@ -275,7 +278,7 @@ class Deployment:
         deadline = time.monotonic() + launch.ready_timeout
         try:
             for port in launch.extra:
-                wait_for_port(port, timeout=max(deadline - time.monotonic(), 0.1))
+                _wait_for_port(server, port, deadline)
             if launch.ready_path is not None:
                 _wait_until_answering(launch, server, deadline)
         except (TimeoutError, LaunchError) as error:
@@ -323,3 +326,16 @@ def _wait_until_answering(launch: Launch, server, deadline: float) -> None:
                     f"{launch.ready_path} did not answer within {launch.ready_timeout:g} s"
                 ) from None
             time.sleep(0.05)
+
+
+def _wait_for_port(server, port: int, deadline: float) -> None:
+    """Until ``port`` accepts connections, the process still running."""
+    while True:
+        if server.process is not None and server.process.poll() is not None:
+            raise LaunchError(f"exited with status {server.process.returncode}")
+        try:
+            wait_for_port(port, timeout=0.5)
+            return
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise LaunchError(f"did not listen on {port}") from None

@@ -71,18 +71,24 @@ async def run_checklist(
     return [Result(c.title, *found[c.title]) for c in chosen]
 
 
-async def run_all(adapters: list[Adapter], *, browser=None) -> dict[str, list[Result]]:
+async def run_all(
+    adapters: list[Adapter], *, browser=None, alongside: list[Adapter] = ()
+) -> dict[str, list[Result]]:
     """Every app's checklist, the apps side by side; ``{app name: results}``.
 
-    Every app's timeout probes start at once; the browser items share one
-    :class:`BrowserTab`. The timing item runs afterwards, one app at a time: on a busy machine
-    the other apps' work would drown the few milliseconds it looks for.
+    Every app's timeout probes start at once; the browser items share one :class:`BrowserTab`.
+    The apps in ``alongside`` (ablations) run every item but timing meanwhile, without a browser.
+    The timing item runs afterwards, one app at a time, with nothing else running: on a busy
+    machine the other apps' work would drown the few milliseconds it looks for.
     """
     quiet = [c.title for c in CHECKS if c.title != TIMING]
     chromium = BrowserTab(browser) if browser is not None else None
+    everyone = [*adapters, *alongside]
     try:
         runs = [run_checklist(a, browser=chromium, items=quiet) for a in adapters]
-        results = dict(zip([a.name for a in adapters], await asyncio.gather(*runs), strict=True))
+        runs += [run_checklist(a, items=quiet) for a in alongside]
+        found = await asyncio.gather(*runs)
+        results = dict(zip([a.name for a in everyone], found, strict=True))
     finally:
         if chromium is not None:
             await chromium.close()

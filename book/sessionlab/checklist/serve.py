@@ -42,9 +42,11 @@ def _build_app(spec: dict, redis_client):
     if kind == "flask-jwt":
         from sessionlab.recommended.frameworks.flask_jwt_apps import create_flask_jwt_app
 
-        return create_flask_jwt_app(
+        app = create_flask_jwt_app(
             config=spec["config"], redis_client=redis_client, demo_short_timeouts=short
         )
+        switch_off(app, spec.get("switch_off"))
+        return app
     if kind == "book-jwt":
         return _book_jwt_app(short, spec["deny_list"])
     return _book_app(spec["port"], short, redis_client)
@@ -112,6 +114,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serving {len(spec['apps'])} apps", flush=True)
         while True:
             signal.pause()
+
+
+#: What :func:`switch_off` can remove from a flask-jwt-extended app, and how (the library's own
+#: callbacks, replaced: the app's code is untouched).
+SWITCHES = ("blocklist", "user lookup")
+
+
+def switch_off(app, mechanism: str | None) -> None:
+    """Remove one server-side mechanism from a flask-jwt-extended app, to measure which of its
+    passes rest on it: ``"blocklist"`` (no token is ever refused as ended) or ``"user lookup"``
+    (the user record, its role, its disabled flag and its per-user cut-off are never read)."""
+    if mechanism is None:
+        return
+    manager = app.extensions["flask-jwt-extended"]
+    if mechanism == "blocklist":
+        manager._token_in_blocklist_callback = lambda header, payload: False
+    elif mechanism == "user lookup":
+        # The records as they were at start: no role change, disabling or cut-off is ever read.
+        users = app.extensions["flask_jwt_app"]["users"]
+        frozen = {name: dict(record) for name, record in users.items()}
+        manager._user_lookup_callback = lambda header, data: frozen.get(data["sub"])
+    else:
+        raise ValueError(f"switch_off is one of {SWITCHES}, not {mechanism!r}")
 
 
 if __name__ == "__main__":
