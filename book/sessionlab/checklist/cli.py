@@ -113,6 +113,8 @@ async def _write_expectations() -> Path:
         run = await run_suite(bench, browser, redis_port=redis_port, redis_client=redis_client)
     finally:
         await bench.close()
+    for line in evidence_lines(run.everything()):
+        print(line)
     return write_expected(run.everything())
 
 

@@ -87,10 +87,11 @@ def differences(results: Results, expected: Mapping[str, Mapping[str, str]]) -> 
             found.append(f"{app}: run, no expectation (run `make expectations`)")
             continue
         got = {r.item: r.status for r in results[app]}
+        why = {r.item: r.evidence for r in results[app]}
         for item in [*got, *(i for i in expected[app] if i not in got)]:
             want, have = expected[app].get(item, "absent"), got.get(item, "absent")
             if want != have:
-                found.append(f"{app} | {item}: expected {want}, got {have}")
+                found.append(f"{app} | {item}: expected {want}, got {have} ({why.get(item)})")
     return found
 
 

@@ -43,6 +43,8 @@ class SuiteRun:
     results: dict[str, list[Result]]
     ablations: dict[str, list[Result]]
     families: dict[str, str] = field(default_factory=dict)
+    apps: Deployment | None = None  # the launcher, to start more configurations
+    adapters: list[Adapter] = field(default_factory=list)
 
     def resting_on(self, base: str = ABLATED) -> dict[str, list[str]]:
         """For each mechanism switched off: the items ``base`` passes that then FAIL."""
@@ -70,7 +72,8 @@ async def run_suite(
     apps.start()
     found = await run_all(adapters, browser=browser, alongside=ablations)
     results = {a.name: found[a.name] for a in adapters}
-    return SuiteRun(results, {a.name: found[a.name] for a in ablations}, families)
+    ablated = {a.name: found[a.name] for a in ablations}
+    return SuiteRun(results, ablated, families, apps, adapters)
 
 
 SWITCHED_OFF = ("blocklist", "user lookup")
