@@ -213,8 +213,7 @@ class Deployment:
                 env["TIMEOUTS"] = "short" if short else "normal"
                 if impl.needs_redis:
                     # One Redis, a database per process: no configuration sees another's keys.
-                    database = self._next_database()
-                    env["REDIS_URL"] = f"redis://127.0.0.1:{self.redis_port}/{database}"
+                    env["REDIS_URL"] = self._next_redis_url()
                 label = f"implementations/{impl.folder.name} ({config}, TIMEOUTS={env['TIMEOUTS']})"
                 self._launches.append(
                     Launch(label, impl.command, port, env, impl.folder, impl.ready_path,
@@ -233,12 +232,21 @@ class Deployment:
         """Every implementation folder under ``root``, every configuration."""
         return [a for folder in find_implementations(root) for a in self.implementation(folder)]
 
-    def _next_database(self) -> int:
+    def _next_redis_url(self) -> str:
+        """A Redis database of its own for one process: the bench's Redis has 16, and when they
+        are used up the bench starts another Redis."""
         used = getattr(self, "_databases", 0)
+        port = self.redis_port
         if used >= 16:
-            raise RuntimeError("more than 16 processes need Redis: start a second bench Redis")
+            extra = getattr(self, "_extra_redis", {})
+            port = extra.get(used // 16)
+            if port is None:
+                port = free_port()
+                self.bench.redis(tcp_port=port)
+                extra[used // 16] = port
+                self._extra_redis = extra
         self._databases = used + 1
-        return used
+        return f"redis://127.0.0.1:{port}/{used % 16}"
 
     def start(self) -> None:
         """Launch every process asked for so far, all at once; return when every one is ready

@@ -95,10 +95,11 @@ def differences(results: Results, expected: Mapping[str, Mapping[str, str]]) -> 
     return found
 
 
-def ranking(results: Results, families: Mapping[str, str]) -> list[tuple[str, float, float]]:
+def ranking(results: Results, families: Mapping[str, str]) -> list[tuple]:
     """Per family: the share of applicable items its default configurations pass, and its best
-    configurations' share, best-first by defaults. ``families`` maps configuration -> family;
-    a configuration named ``... defaults`` counts as a default, any other as a best one."""
+    configurations' share (``None`` when it has none), best-first by defaults. ``families``
+    maps configuration -> family; a configuration named ``... defaults`` counts as a default,
+    any other as a best one."""
     shares: dict[str, dict[str, list[float]]] = {}
     for app, rows in results.items():
         applicable = [r for r in rows if r.status != NA]
@@ -109,10 +110,15 @@ def ranking(results: Results, families: Mapping[str, str]) -> list[tuple[str, fl
         shares.setdefault(families[app], {"defaults": [], "best": []})[kind].append(share)
 
     def mean(values):
-        return sum(values) / len(values) if values else float("nan")
+        return sum(values) / len(values) if values else None
 
     table = [(f, mean(s["defaults"]), mean(s["best"])) for f, s in shares.items()]
-    return sorted(table, key=lambda row: (-(row[1] if row[1] == row[1] else -1), row[0]))
+    return sorted(table, key=lambda row: (-(row[1] if row[1] is not None else -1), row[0]))
+
+
+def share(value: float | None) -> str:
+    """A share as a whole percentage, or a dash when the family has no such configuration."""
+    return "-" if value is None else f"{value:.0%}"
 
 
 def short_label(item: str, width: int = 34) -> str:
@@ -130,7 +136,6 @@ def figure(results: Results, families: Mapping[str, str], *, width: float = 4.2)
 
     apps = sorted(results, key=lambda a: (FAMILY_ORDER.index(families.get(a, "")), 0))
     items = [r.item for r in results[apps[0]]]
-    cell = min(0.26, (width - 2.3) / max(len(apps), 1))
     fig, ax = new_figure(width, 0.6 + 0.2 * len(items) + 1.6)
     for x, app in enumerate(apps):
         for y, result in enumerate(results[app]):
@@ -165,5 +170,4 @@ def figure(results: Results, families: Mapping[str, str], *, width: float = 4.2)
         if start:
             ax.axvline(start, color="black", linewidth=1.2)
         start += len(members)
-    del cell
     return fig, ax
