@@ -137,6 +137,9 @@ clean:  ## remove the built site and caches (keeps .venv)
 # (book/sessionlab/checklist/expected.toml) for review as a diff.
 IMPLEMENTATION_DIRS = $(patsubst %/checklist.toml,%,$(wildcard implementations/*/checklist.toml))
 .PHONY: implementations expectations
+# Chapter 41 and the tests start every implementation: install them first (extra prerequisites
+# of the targets defined above; their recipes are unchanged).
+unit nbval chapter notebooks: implementations
 
 implementations: $(STAMP)  ## install every implementations/*/ folder's manifest (apt, npm ci, pip)
 	@for dir in $(IMPLEMENTATION_DIRS); do \
