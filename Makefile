@@ -127,3 +127,48 @@ lock: $(LAB_STAMP)  ## rewrite constraints.txt from what is installed (book, tes
 clean:  ## remove the built site and caches (keeps .venv)
 	rm -rf $(BUILD_DIR) .pytest_cache .ruff_cache
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+# ---- implementations/: the libraries under chapter 41's checklist (owned by the checklist) -----
+# One folder each (implementations/README.md). `make implementations` installs every folder's
+# manifest: its Debian packages (debian.txt, as root, else a message naming them), its npm
+# packages (npm ci per package-lock.json) and its PyPI packages (requirements.txt, into the
+# book's .venv with constraints.txt). A folder is reinstalled only when a manifest changed.
+# `make expectations` re-runs chapter 41's matrix and rewrites the stored expectation
+# (book/sessionlab/checklist/expected.toml) for review as a diff.
+IMPLEMENTATION_DIRS = $(patsubst %/checklist.toml,%,$(wildcard implementations/*/checklist.toml))
+.PHONY: implementations expectations
+# Chapter 41 and the tests start every implementation: install them first (extra prerequisites
+# of the targets defined above; their recipes are unchanged).
+unit nbval chapter notebooks: implementations
+
+implementations: $(STAMP)  ## install every implementations/*/ folder's manifest (apt, npm ci, pip)
+	@for dir in $(IMPLEMENTATION_DIRS); do \
+	  case "$$(basename "$$dir")" in _*) continue;; esac; \
+	  stamp="$$dir/.installed"; \
+	  if [ -f "$$stamp" ] && [ -z "$$(find "$$dir" -maxdepth 1 -newer "$$stamp" \
+	       \( -name debian.txt -o -name package-lock.json -o -name requirements.txt \))" ]; then continue; fi; \
+	  if [ -f "$$dir/debian.txt" ]; then \
+	    missing=$$(sed -e 's/#.*//' "$$dir/debian.txt" | xargs -r -n1 sh -c 'dpkg -s "$$0" >/dev/null 2>&1 || echo "$$0"' | xargs); \
+	    if [ -n "$$missing" ]; then \
+	      if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "$$dir: installing the Debian packages $$missing"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	      else \
+	        echo "$$dir needs the Debian packages: $$missing (sudo apt-get install $$missing)"; exit 1; \
+	      fi; \
+	    fi; \
+	  fi; \
+	  if [ -f "$$dir/package-lock.json" ]; then \
+	    command -v npm >/dev/null || { echo "$$dir needs Node.js 20 and npm (sudo apt-get install nodejs npm)"; exit 1; }; \
+	    echo "$$dir: npm ci"; (cd "$$dir" && npm ci --no-audit --no-fund --loglevel=error); \
+	  fi; \
+	  if [ -f "$$dir/requirements.txt" ]; then \
+	    echo "$$dir: pip install -r requirements.txt -c constraints.txt"; \
+	    $(BIN)/python -m pip install --quiet -r "$$dir/requirements.txt" -c constraints.txt; \
+	  fi; \
+	  touch "$$stamp"; \
+	done
+
+expectations: $(STAMP) chromium node implementations  ## re-run chapter 41's matrix and rewrite its expectation
+	cd book && ../$(BIN)/python -m sessionlab.checklist --write-expectations
+	git diff --stat -- book/sessionlab/checklist/expected.toml

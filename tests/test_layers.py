@@ -1,7 +1,8 @@
-"""The package's three layers import downward only, and every chapter module belongs to a chapter.
+"""The package's layers import downward only, and every chapter module belongs to a chapter.
 
-``sessionlab.lab`` (plumbing) < ``sessionlab.recommended`` (code to copy) < ``sessionlab.chapters``
-(one module per chapter). A lower layer importing a higher one, a chapter module importing
+``sessionlab.lab`` (plumbing) < ``sessionlab.recommended`` (code to copy) <
+``sessionlab.checklist`` (the checklist, its launcher and its command line) <
+``sessionlab.chapters`` (one module per chapter). A lower layer importing a higher one, a chapter module importing
 another chapter's module, a chapter module no chapter imports, and a test of a chapter module
 named after anything but that chapter all fail here.
 """
@@ -15,7 +16,7 @@ import pytest
 from toc import ROOT, toc_notebooks
 
 PACKAGE = ROOT / "book" / "sessionlab"
-LAYERS = ("lab", "recommended", "chapters")
+LAYERS = ("lab", "recommended", "checklist", "chapters")
 SLUGS = {re.sub(r"^\d+_", "", nb.stem): nb for nb in toc_notebooks()}
 
 
@@ -49,7 +50,7 @@ def notebook_code(notebook: Path) -> str:
 
 def test_every_module_sits_in_a_layer():
     stray = [parts for _, parts in modules() if len(parts) < 2 and parts != ("__init__",)]
-    assert not stray, f"modules outside lab/, recommended/, chapters/: {stray}"
+    assert not stray, f"modules outside lab/, recommended/, checklist/, chapters/: {stray}"
     unknown = {parts[0] for _, parts in modules() if len(parts) >= 2} - set(LAYERS)
     assert not unknown, f"unknown layer folders: {unknown}"
 

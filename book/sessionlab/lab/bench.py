@@ -58,9 +58,11 @@ class Bench:
         port: int,
         host: str = LOOPBACK,
         env: dict[str, str] | None = None,
+        **options,
     ) -> LoopbackServer:
-        """Run a server in its own process (its whole process group stops with the bench)."""
-        return self.enter(spawn_server(argv, port=port, host=host, env=env))
+        """Run a server in its own process (its whole process group stops with the bench);
+        ``options`` go to :func:`~sessionlab.lab.servers.spawn_server` (``cwd``, ``ready_timeout``)."""
+        return self.enter(spawn_server(argv, port=port, host=host, env=env, **options))
 
     def redis(self, **options) -> Any:
         """A real ``redis-server`` on a unix socket (and TCP with ``tcp_port=``); its client."""

@@ -191,11 +191,13 @@ def spawn_server(
     host: str = LOOPBACK,
     env: dict[str, str] | None = None,
     ready_timeout: float = 15.0,
+    cwd: str | os.PathLike | None = None,
 ) -> Iterator[LoopbackServer]:
     """Run a server process that will listen on ``host:port``; stop it when the block ends.
 
     ``argv`` starting with ``"python"`` runs this interpreter. The child can import
-    ``sessionlab``; its output goes to a temporary log file, deleted afterwards.
+    ``sessionlab``; its output goes to a temporary log file, deleted afterwards. ``cwd``: the
+    folder it runs in (default: this process's).
     """
     _require_loopback(host)
     argv = [sys.executable if argv[0] == "python" else argv[0], *argv[1:]]
@@ -212,6 +214,7 @@ def spawn_server(
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         env=child_env,
+        cwd=cwd,
         start_new_session=True,
     )
     os.close(log_fd)
