@@ -110,6 +110,11 @@ class ApplicationController < ActionController::Base
   after_action :no_store, if: -> { RECOMMENDED }
 
   rescue_from ActionController::ParameterMissing, with: -> { head :bad_request }
+  # The status Rails gives a forged request (422), with a body: a one-file app has no
+  # public/422.html, and Chromium treats a navigation to an empty 4xx page as a network error.
+  rescue_from ActionController::InvalidAuthenticityToken do
+    render json: { error: "CSRF token missing or wrong" }, status: :unprocessable_entity
+  end
 
   private
 
