@@ -27,7 +27,7 @@ from sessionlab.lab.servers import free_port
 from sessionlab.recommended.frameworks.common import DEMO_USERS
 
 #: Contract fields the current Adapter has no use for (bearer transports, remember cookies).
-NOT_ADAPTER = {"transport", "token_field", "remember_cookie", "description"}
+NOT_ADAPTER = {"transport", "token_field", "remember_cookie", "description", "family"}
 LETTERS = {"PASS": "P", "FAIL": "F", "N/A": "-"}
 
 
