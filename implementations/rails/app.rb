@@ -4,6 +4,7 @@
 #   defaults    - `config.load_defaults "6.1"` (what `rails new` writes) and Rails' default
 #                 session store, the encrypted CookieStore; login and logout as the Action
 #                 Controller guide shows them (set / clear session[:current_user_id]).
+#   no-load-defaults - the same without `config.load_defaults`: Rails' older framework defaults.
 #   cache-store - the same code on ActionDispatch::Session::CacheStore over ActiveSupport's
 #                 RedisCacheStore (ruby-redis): the server-side store Rails ships.
 #   recommended - the cache store configured as the Rails security guide advises: reset_session
@@ -20,8 +21,8 @@ require "bcrypt"
 require "securerandom"
 
 CONFIG = ENV.fetch("CONFIG", "defaults")
-unless %w[defaults cache-store recommended].include?(CONFIG)
-  abort "CONFIG must be defaults, cache-store or recommended, not #{CONFIG.inspect}"
+unless %w[defaults no-load-defaults cache-store recommended].include?(CONFIG)
+  abort "CONFIG must be defaults, no-load-defaults, cache-store or recommended, not #{CONFIG.inspect}"
 end
 RECOMMENDED = CONFIG == "recommended"
 SHORT = ENV["TIMEOUTS"] == "short"
@@ -77,7 +78,7 @@ end
 
 module Bank
   class Application < Rails::Application
-    config.load_defaults "6.1"
+    config.load_defaults "6.1" unless CONFIG == "no-load-defaults" # Rails' older defaults then
     config.root = __dir__
     config.eager_load = true
     config.consider_all_requests_local = false
@@ -86,7 +87,7 @@ module Bank
     config.logger = ActiveSupport::Logger.new($stderr, level: :warn)
     config.log_level = :warn
     config.middleware.insert_before 0, BodyLimit
-    if CONFIG != "defaults"
+    if %w[cache-store recommended].include?(CONFIG)
       redis = ActiveSupport::Cache::RedisCacheStore.new(
         url: ENV.fetch("REDIS_URL"), namespace: "rails-#{CONFIG}-#{SHORT ? 'short' : 'long'}"
       )
@@ -104,8 +105,9 @@ end
 
 class ApplicationController < ActionController::Base
   # Under load_defaults "6.1" ActionController::Base already protects every POST from forgery
-  # (raise, answered 422), the login's included; said here so that it reads in the source.
-  protect_from_forgery with: :exception
+  # (raise, answered 422), the login's included, as `rails new`'s empty ApplicationController
+  # relies on; without load_defaults it does not. recommended says it explicitly.
+  protect_from_forgery with: :exception if RECOMMENDED
   before_action :check_timeouts, if: -> { RECOMMENDED }
   after_action :no_store, if: -> { RECOMMENDED }
 
