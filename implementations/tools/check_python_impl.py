@@ -149,7 +149,7 @@ async def main(slug: str, config: str) -> int:
     for key in ("remember_cookie", "description", "family"):
         fields.pop(key, None)
     if fields.get("csrf") == "none":
-        fields.update(csrf="login-json", csrf_path=None)
+        fields.update(csrf="cookie:no-csrf-token", csrf_path=None)  # never set: no header
     for key in ADAPTER_FIELDS:  # a route omitted from checklist.toml: the library has none
         if key.endswith("_path") and key != "csrf_path" and not fields.get(key):
             fields[key] = None  # omitted, or "" in a configuration that lacks it
