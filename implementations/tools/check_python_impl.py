@@ -140,6 +140,17 @@ def hostile(adapter: sdr.Adapter, bearer: tuple[str, str] | None) -> list[str]:
     return found
 
 
+def csrf_probe(adapter: sdr.Adapter) -> str:
+    """What a cross-site form gets from the state-changing route: the victim's cookies (as a
+    browser that sends them: SameSite=Lax does not on a cross-site POST, which this ignores),
+    an attacker's Origin, no CSRF token."""
+    victim = sdr._logged_in(adapter, "frank")
+    headers = {"Origin": sdr.ATTACKER_ORIGIN, "Sec-Fetch-Site": "cross-site"}
+    form = {"to": "mallory", "amount": "100"}
+    response = victim.request("POST", adapter.state_change_path, data=form, headers=headers)
+    return f"{response.status_code} {response.body[:80].decode(errors='replace')}"
+
+
 async def main(slug: str, config: str) -> int:
     spec, fields = load(slug, config)
     start = spec["start"]
@@ -194,6 +205,9 @@ async def main(slug: str, config: str) -> int:
               f"{sum(r.status == 'PASS' for r in rows)} PASS, "
               f"{sum(r.status == 'FAIL' for r in rows)} FAIL, "
               f"{sum(r.status == 'N/A' for r in rows)} N/A")
+        if not bearer and adapter.state_change_path:
+            print(f"\ncross-site POST {adapter.state_change_path} with the session cookie and no "
+                  f"CSRF token: {csrf_probe(adapter)}")
         print("\nhostile input:")
         for line in hostile(adapter, bearer):
             print("-", line)
