@@ -5,6 +5,10 @@
 2. Log out everywhere: the other device's refresh token is refused, its access token is not.
 3. CHECK_REVOKE_TOKEN's claim is MD5 of the stored password hash, readable in the cookie.
 4. With ROTATE_REFRESH_TOKENS the refresh chain has no absolute end (TIMEOUTS=short only).
+
+With CONFIG=cookie (dj-rest-auth's defaults):
+5. A password change with a wrong old password succeeds (OLD_PASSWORD_FIELD_ENABLED=False).
+6. Wrong credentials answer 400, and an anonymous POST /logout answers 200.
 """
 
 import base64
@@ -42,7 +46,19 @@ def refresh(client: Client) -> int:
     return client.post("/token/refresh", {}).status_code
 
 
-if not SHORT:
+if os.environ["CONFIG"] == "cookie":
+    ACCESS_COOKIE, REFRESH_COOKIE = "my-app-auth", "my-refresh-token"
+    here = device()
+    changed = here.post("/password", {"old": "not my password", "new": "pwned password 123"})
+    relogin = Client(HTTP_HOST="127.0.0.1").post(
+        "/login", {"username": "alice", "password": "pwned password 123"})
+    print("5. password change with a wrong old password:", changed.status_code, changed.content,
+          "| login with the new password:", relogin.status_code)
+    anonymous = Client(HTTP_HOST="127.0.0.1")
+    print("6. wrong credentials:", anonymous.post("/login", {"username": "alice", "password": "x"}
+                                                  ).status_code,
+          "| anonymous POST /logout:", anonymous.post("/logout").status_code)
+elif not SHORT:
     here = device()
     stolen = copy(here)
     print("1. logout:", here.post("/logout").status_code,
