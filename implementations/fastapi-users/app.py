@@ -15,12 +15,14 @@ requires SQLAlchemy < 2.1 and the book pins 2.1.9. The contract's user names sta
 email field. Demo passwords and a demo Argon2 cost, never reuse.
 """
 
+# ruff: noqa: B008  (Depends()/Form() in defaults is FastAPI's documented dependency idiom)
 from __future__ import annotations
 
 import os
 import secrets
 from contextlib import asynccontextmanager
 
+import db
 from fastapi import Depends, FastAPI, Form, HTTPException, Request, Response
 from fastapi_users import BaseUserManager, FastAPIUsers, IntegerIDMixin, schemas
 from fastapi_users.authentication import (
@@ -33,8 +35,6 @@ from fastapi_users.authentication.strategy.db import DatabaseStrategy
 from fastapi_users.password import PasswordHelper
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-
-import db
 
 CONFIGS = ("jwt", "redis", "database", "database-recommended")
 CONFIG = os.environ.get("CONFIG", "jwt")
@@ -113,11 +113,13 @@ current_user_token = fastapi_users.authenticator.current_user_token(active=True)
 async def lifespan(app: FastAPI):
     await db.open_database()
     for name, (password, role) in USERS.items():
-        await db.UserDatabase().create({
-            "email": name,
-            "hashed_password": password_helper.hash(password),
-            "is_superuser": role == "admin",
-        })
+        await db.UserDatabase().create(
+            {
+                "email": name,
+                "hashed_password": password_helper.hash(password),
+                "is_superuser": role == "admin",
+            }
+        )
     yield
     await db.close_database()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ USER_FIELDS = ("email", "hashed_password", "is_active", "is_superuser", "is_veri
 
 class UserDatabase(BaseUserDatabase[User, int]):
     async def _one(self, where: str, value) -> User | None:
-        async with _db().execute(f"SELECT * FROM user WHERE {where} = ?", (value,)) as cursor:
+        async with _db().execute(f"SELECT * FROM user WHERE {where} = ?", (value,)) as cursor:  # noqa: S608 (column names from USER_FIELDS or a literal)
             row = await cursor.fetchone()
         return None if row is None else User(**{k: row[k] for k in row.keys()})
 
@@ -76,7 +76,10 @@ class UserDatabase(BaseUserDatabase[User, int]):
         values = {k: create_dict[k] for k in USER_FIELDS if k in create_dict}
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        await _db().execute(f"INSERT INTO user ({columns}) VALUES ({marks})", tuple(values.values()))
+        await _db().execute(
+            f"INSERT INTO user ({columns}) VALUES ({marks})",  # noqa: S608 (names: USER_FIELDS)
+            tuple(values.values()),
+        )
         await _db().commit()
         return await self.get_by_email(values["email"])
 
@@ -85,7 +88,8 @@ class UserDatabase(BaseUserDatabase[User, int]):
         if values:
             assignments = ", ".join(f"{k} = ?" for k in values)
             await _db().execute(
-                f"UPDATE user SET {assignments} WHERE id = ?", (*values.values(), user.id)
+                f"UPDATE user SET {assignments} WHERE id = ?",  # noqa: S608 (names: USER_FIELDS)
+                (*values.values(), user.id),
             )
             await _db().commit()
         return await self.get(user.id)
@@ -99,7 +103,7 @@ class UserDatabase(BaseUserDatabase[User, int]):
 class AccessToken:
     token: str
     user_id: int
-    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class AccessTokenDatabase:
@@ -111,8 +115,7 @@ class AccessTokenDatabase:
             row = await cursor.fetchone()
         if row is None:
             return None
-        found = AccessToken(row["token"], row["user_id"],
-                            datetime.fromisoformat(row["created_at"]))
+        found = AccessToken(row["token"], row["user_id"], datetime.fromisoformat(row["created_at"]))
         if max_age is not None and found.created_at < max_age:
             return None
         return found

@@ -14,9 +14,8 @@ import warnings
 
 os.environ.setdefault("CONFIG", "jwt")
 warnings.filterwarnings("ignore")
-from starlette.testclient import TestClient  # noqa: E402
-
 import app  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
 
 FORM = {"username": "alice", "password": "correct horse"}
 with TestClient(app.asgi, base_url="https://testserver") as browser:
@@ -26,9 +25,11 @@ with TestClient(app.asgi, base_url="https://testserver") as browser:
     browser.cookies.clear()
     browser.cookies.set("fastapiusersauth", stolen)
     replay = browser.get("/me")
-    print(f"1. login {login.status_code} (204 from CookieTransport, 200 through the contract "
-          f"wrapper) | logout {logout.status_code}, body {logout.content!r} | the copied cookie "
-          f"after logout: GET /me {replay.status_code} {replay.json()}")
+    print(
+        f"1. login {login.status_code} (204 from CookieTransport, 200 through the contract "
+        f"wrapper) | logout {logout.status_code}, body {logout.content!r} | the copied cookie "
+        f"after logout: GET /me {replay.status_code} {replay.json()}"
+    )
     browser.cookies.clear()
     tokens = [browser.post("/login", data=FORM).cookies["fastapiusersauth"] for _ in range(2)]
     print("2. two logins back to back, same token:", tokens[0] == tokens[1])

@@ -4,9 +4,8 @@ knox 5.1.0's ``authenticate_credentials`` calls ``token.decode("utf-8")`` on the
 bytes, so ``Authorization: Token \\xff`` raises UnicodeDecodeError: a 500 from every protected
 route (measured; RESULTS.md). Fixed here rather than left as a server error."""
 
-from rest_framework import exceptions
-
 from knox.auth import TokenAuthentication
+from rest_framework import exceptions
 
 
 class Utf8TokenAuthentication(TokenAuthentication):

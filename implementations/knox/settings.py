@@ -49,8 +49,11 @@ REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ("auth.Utf8TokenAuthenticati
 if CONFIG == "defaults":
     REST_KNOX = {"TOKEN_TTL": timedelta(seconds=2) if SHORT else timedelta(hours=10)}
 else:
-    idle, absolute = (timedelta(seconds=1), timedelta(seconds=2)) if SHORT else (
-        timedelta(minutes=30), timedelta(hours=8))
+    idle, absolute = (
+        (timedelta(seconds=1), timedelta(seconds=2))
+        if SHORT
+        else (timedelta(minutes=30), timedelta(hours=8))
+    )
     REST_KNOX = {
         "TOKEN_TTL": idle,
         "AUTO_REFRESH": True,

@@ -1,9 +1,8 @@
+import views
 from django.conf import settings
 from django.urls import path
 from django.views.decorators.cache import never_cache
 from knox.views import LogoutAllView, LogoutView
-
-import views
 
 routes = {
     # knox's own urls (knox.urls: login/, logout/, logoutall/) under the contract's paths

@@ -4,15 +4,14 @@ model (``user.auth_token_set``, ``AuthToken.objects.create``) and Django's user 
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login
+from knox.models import AuthToken
+from knox.settings import knox_settings
+from knox.views import LoginView as KnoxLoginView
 from rest_framework import permissions, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-from knox.models import AuthToken
-from knox.settings import knox_settings
-from knox.views import LoginView as KnoxLoginView
 
 RECOMMENDED = settings.CONFIG == "recommended"
 
@@ -63,8 +62,10 @@ class Elevate(APIView):
 
     def post(self, request):
         (password,) = fields(request, "password") or (None,)
-        if not password or authenticate(request, username=request.user.username,
-                                        password=password) is None:
+        if (
+            not password
+            or authenticate(request, username=request.user.username, password=password) is None
+        ):
             return Response({"error": "wrong password"}, status.HTTP_403_FORBIDDEN)
         request.auth.delete()
         _, token = AuthToken.objects.create(user=request.user, expiry=knox_settings.TOKEN_TTL)

@@ -23,7 +23,6 @@ import serve  # noqa: E402
 serve.prepare()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
-
 from settings import REFRESH, SHORT  # noqa: E402
 
 ACCESS_COOKIE, REFRESH_COOKIE = "__Host-access", "__Host-refresh"
@@ -31,7 +30,9 @@ ACCESS_COOKIE, REFRESH_COOKIE = "__Host-access", "__Host-refresh"
 
 def device() -> Client:
     client = Client(HTTP_HOST="127.0.0.1")
-    assert client.post("/login", {"username": "alice", "password": "correct horse"}).status_code == 200
+    assert (
+        client.post("/login", {"username": "alice", "password": "correct horse"}).status_code == 200
+    )
     return client
 
 
@@ -51,35 +52,64 @@ if os.environ["CONFIG"] == "cookie":
     here = device()
     changed = here.post("/password", {"old": "not my password", "new": "pwned password 123"})
     relogin = Client(HTTP_HOST="127.0.0.1").post(
-        "/login", {"username": "alice", "password": "pwned password 123"})
-    print("5. password change with a wrong old password:", changed.status_code, changed.content,
-          "| login with the new password:", relogin.status_code)
+        "/login", {"username": "alice", "password": "pwned password 123"}
+    )
+    print(
+        "5. password change with a wrong old password:",
+        changed.status_code,
+        changed.content,
+        "| login with the new password:",
+        relogin.status_code,
+    )
     anonymous = Client(HTTP_HOST="127.0.0.1")
-    print("6. wrong credentials:", anonymous.post("/login", {"username": "alice", "password": "x"}
-                                                  ).status_code,
-          "| anonymous POST /logout:", anonymous.post("/logout").status_code)
+    print(
+        "6. wrong credentials:",
+        anonymous.post("/login", {"username": "alice", "password": "x"}).status_code,
+        "| anonymous POST /logout:",
+        anonymous.post("/logout").status_code,
+    )
 elif not SHORT:
     here = device()
     stolen = copy(here)
-    print("1. logout:", here.post("/logout").status_code,
-          "| stolen access cookie, GET /me:", stolen.get("/me").status_code,
-          "| stolen refresh cookie, POST /token/refresh:", refresh(copy(stolen)))
+    print(
+        "1. logout:",
+        here.post("/logout").status_code,
+        "| stolen access cookie, GET /me:",
+        stolen.get("/me").status_code,
+        "| stolen refresh cookie, POST /token/refresh:",
+        refresh(copy(stolen)),
+    )
     here, other = device(), device()
-    print("2. log out everywhere:", here.post("/logout-everywhere").status_code,
-          "| other device GET /me:", other.get("/me").status_code,
-          "| other device refresh:", refresh(copy(other)))
+    print(
+        "2. log out everywhere:",
+        here.post("/logout-everywhere").status_code,
+        "| other device GET /me:",
+        other.get("/me").status_code,
+        "| other device refresh:",
+        refresh(copy(other)),
+    )
     token = device().cookies[ACCESS_COOKIE].value
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     stored = get_user_model().objects.get(username="alice").password
-    expected = hashlib.md5(stored.encode()).hexdigest().upper()
-    print("3. claim hash_password:", claims["hash_password"], "| == MD5(stored hash string):",
-          claims["hash_password"] == expected, "| stored hash starts:", stored[:22] + "...")
+    expected = hashlib.md5(stored.encode()).hexdigest().upper()  # noqa: S324 (what simplejwt does)
+    print(
+        "3. claim hash_password:",
+        claims["hash_password"],
+        "| == MD5(stored hash string):",
+        claims["hash_password"] == expected,
+        "| stored hash starts:",
+        stored[:22] + "...",
+    )
 else:
     client, started = device(), time.monotonic()
     statuses = []
     while time.monotonic() - started < 3 * REFRESH.total_seconds():
         time.sleep(REFRESH.total_seconds() / 4)
         statuses.append(refresh(client))
-    print(f"4. refresh every {REFRESH.total_seconds() / 4:.1f} s for "
-          f"{time.monotonic() - started:.1f} s (REFRESH_TOKEN_LIFETIME {REFRESH.total_seconds():.0f} s):",
-          statuses, "| GET /me at the end:", client.get("/me").status_code)
+    print(
+        f"4. refresh every {REFRESH.total_seconds() / 4:.1f} s for "
+        f"{time.monotonic() - started:.1f} s (REFRESH_TOKEN_LIFETIME {REFRESH.total_seconds():.0f} s):",
+        statuses,
+        "| GET /me at the end:",
+        client.get("/me").status_code,
+    )

@@ -1,8 +1,7 @@
+import views
 from django.conf import settings
 from django.urls import path
 from django.views.decorators.cache import never_cache
-
-import views
 
 urlpatterns = [
     path("me", views.Me.as_view()),

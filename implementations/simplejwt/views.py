@@ -106,8 +106,10 @@ class Elevate(APIView):
 
     def post(self, request):
         (password,) = fields(request, "password") or (None,)
-        if not password or authenticate(request, username=request.user.username,
-                                        password=password) is None:
+        if (
+            not password
+            or authenticate(request, username=request.user.username, password=password) is None
+        ):
             return Response({"error": "wrong password"}, status.HTTP_403_FORBIDDEN)
         if BLACKLIST:
             blacklist_current(request)

@@ -31,14 +31,21 @@ plain = Starlette(routes=routes, middleware=[Middleware(SessionMiddleware, secre
 with TestClient(plain) as client:
     client.post("/login")
     reread = client.get("/me")
-    print("1. Starlette SessionMiddleware: Set-Cookie on a read-only request after login:",
-          reread.headers.get("set-cookie"), "| user:", reread.json()["user"])
+    print(
+        "1. Starlette SessionMiddleware: Set-Cookie on a read-only request after login:",
+        reread.headers.get("set-cookie"),
+        "| user:",
+        reread.json()["user"],
+    )
 
 store = InMemoryStore()
-star = Starlette(routes=routes, middleware=[
-    Middleware(StarSessionMiddleware, store=store, cookie_https_only=False),
-    Middleware(SessionAutoloadMiddleware),
-])
+star = Starlette(
+    routes=routes,
+    middleware=[
+        Middleware(StarSessionMiddleware, store=store, cookie_https_only=False),
+        Middleware(SessionAutoloadMiddleware),
+    ],
+)
 with TestClient(star) as client:
     client.post("/login")
     first = client.cookies["session"]
@@ -46,5 +53,9 @@ with TestClient(star) as client:
     second = client.cookies["session"]
 with TestClient(star) as replay:
     replay.cookies["session"] = first
-    print("2. starsessions: new ID at re-login:", first != second,
-          "| the old ID still logs in as:", replay.get("/me").json()["user"])
+    print(
+        "2. starsessions: new ID at re-login:",
+        first != second,
+        "| the old ID still logs in as:",
+        replay.get("/me").json()["user"],
+    )

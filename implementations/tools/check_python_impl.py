@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import json
 import sys
 import time
 import tomllib
@@ -28,6 +27,7 @@ sys.path.insert(0, str(HERE.parent / "book"))
 from sessionlab.chapters import sessions_done_right as sdr  # noqa: E402
 from sessionlab.lab.redis_service import redis_server  # noqa: E402
 from sessionlab.lab.servers import free_port, spawn_server  # noqa: E402
+
 ADAPTER_FIELDS = set(sdr.Adapter.__dataclass_fields__) - {"name", "base_url", "users"}
 COOKIE_ITEMS = ("3.3.1", "3.3.2", "3.3.3", "3.3.4", "duplicate cookies", "persistent cookie")
 #: Not applicable to a bearer token: a cross-site form's response is never stored by the browser.
@@ -51,8 +51,9 @@ def bearer_shim(bearer: dict[str, tuple[str, str]]) -> None:
     def request(self, method, path, *, data=None, headers=None, cookie_header=None):
         a = self.adapter
         if a.name not in bearer:
-            return original(self, method, path, data=data, headers=headers,
-                            cookie_header=cookie_header)
+            return original(
+                self, method, path, data=data, headers=headers, cookie_header=cookie_header
+            )
         field, scheme = bearer[a.name]
         token = self.cookies.get(a.session_cookie)
         if cookie_header:  # the tossing item's two cookies: not applicable to a header
@@ -98,8 +99,11 @@ def hostile(adapter: sdr.Adapter, bearer: tuple[str, str] | None) -> list[str]:
     answer below 500, and the server must still answer afterwards."""
     port = int(adapter.base_url.rsplit(":", 1)[1])
     name = adapter.session_cookie
-    posts = [p for k, p in vars(adapter).items() if k.endswith("_path") and p and k not in (
-        "protected_path", "csrf_path")]
+    posts = [
+        p
+        for k, p in vars(adapter).items()
+        if k.endswith("_path") and p and k not in ("protected_path", "csrf_path")
+    ]
     posts.sort(key=lambda p: p == adapter.logout_path)  # logout last: it may end frank's session
     cases = {
         "cookie garbage": [("Cookie", f"{name}=%%%;;==\x7f".encode("latin-1"))],
@@ -130,13 +134,16 @@ def hostile(adapter: sdr.Adapter, bearer: tuple[str, str] | None) -> list[str]:
         for who, headers in (("anonymous", []), ("frank", auth)):
             status = raw(port, "POST", path, headers + form, b"x=1")
             found.append(f"POST {path} {who}, fields missing: {status}")
-        found.append(f"POST {path} frank, body 1 MB: "
-                     f"{raw(port, 'POST', path, auth + form, b'x=' + b'1' * 2**20)}")
+        found.append(
+            f"POST {path} frank, body 1 MB: "
+            f"{raw(port, 'POST', path, auth + form, b'x=' + b'1' * 2**20)}"
+        )
         multipart = [("Content-Type", b"multipart/form-data; boundary=zz")]
         status = raw(port, "POST", path, auth + multipart, b"--zz\r\nbroken")
         found.append(f"POST {path} frank, malformed multipart body: {status}")
-    found.append(f"afterwards GET {adapter.protected_path}: "
-                 f"{raw(port, 'GET', adapter.protected_path, [])}")
+    found.append(
+        f"afterwards GET {adapter.protected_path}: {raw(port, 'GET', adapter.protected_path, [])}"
+    )
     return found
 
 
@@ -175,19 +182,28 @@ async def main(slug: str, config: str) -> int:
             stack.enter_context(redis_server(tcp_port=redis_port))
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         ports = [free_port(), free_port()]
-        argv = [start["command"][0], *[str(HERE / slug / a) if a.endswith(".py") else a
-                                        for a in start["command"][1:]]]
+        argv = [
+            start["command"][0],
+            *[str(HERE / slug / a) if a.endswith(".py") else a for a in start["command"][1:]],
+        ]
         began = time.monotonic()
-        for port, short in zip(ports, (False, True)):
+        for port, short in zip(ports, (False, True), strict=True):
             extra = {"PORT": str(port), **({"TIMEOUTS": "short"} if short else {})}
-            stack.enter_context(spawn_server(argv, port=port, env={**env, **extra},
-                                             ready_timeout=60))
+            stack.enter_context(
+                spawn_server(argv, port=port, env={**env, **extra}, ready_timeout=60)
+            )
         print(f"started both in {time.monotonic() - began:.1f} s")
         users = {u: tuple(v) for u, v in sdr.DEMO_USERS.items()}
-        short = sdr.Adapter(name=name, base_url=f"http://127.0.0.1:{ports[1]}", users=users,
-                            **fields)
-        adapter = sdr.Adapter(name=name, base_url=f"http://127.0.0.1:{ports[0]}", users=users,
-                              short_timeouts=short, **fields)
+        short = sdr.Adapter(
+            name=name, base_url=f"http://127.0.0.1:{ports[1]}", users=users, **fields
+        )
+        adapter = sdr.Adapter(
+            name=name,
+            base_url=f"http://127.0.0.1:{ports[0]}",
+            users=users,
+            short_timeouts=short,
+            **fields,
+        )
         bearer = (field, scheme) if transport == "bearer" else None
         if bearer:
             bearer_shim({name: bearer})
@@ -196,18 +212,27 @@ async def main(slug: str, config: str) -> int:
         took = time.monotonic() - began
         if bearer:
             reasons = {**dict.fromkeys(COOKIE_ITEMS, "bearer transport: no cookie"), **BEARER_NA}
-            rows = [next((sdr.Result(r.item, sdr.NA, why) for k, why in reasons.items()
-                          if k in r.item), r) for r in rows]
+            rows = [
+                next(
+                    (sdr.Result(r.item, sdr.NA, why) for k, why in reasons.items() if k in r.item),
+                    r,
+                )
+                for r in rows
+            ]
         print(f"| item | {name} | evidence |\n|---|---|---|")
         for r in rows:
             print(f"| {r.item} | {r.status} | {r.evidence} |")
-        print(f"\nchecklist took {took:.1f} s; "
-              f"{sum(r.status == 'PASS' for r in rows)} PASS, "
-              f"{sum(r.status == 'FAIL' for r in rows)} FAIL, "
-              f"{sum(r.status == 'N/A' for r in rows)} N/A")
+        print(
+            f"\nchecklist took {took:.1f} s; "
+            f"{sum(r.status == 'PASS' for r in rows)} PASS, "
+            f"{sum(r.status == 'FAIL' for r in rows)} FAIL, "
+            f"{sum(r.status == 'N/A' for r in rows)} N/A"
+        )
         if not bearer and adapter.state_change_path:
-            print(f"\ncross-site POST {adapter.state_change_path} with the session cookie and no "
-                  f"CSRF token: {csrf_probe(adapter)}")
+            print(
+                f"\ncross-site POST {adapter.state_change_path} with the session cookie and no "
+                f"CSRF token: {csrf_probe(adapter)}"
+            )
         print("\nhostile input:")
         for line in hostile(adapter, bearer):
             print("-", line)
