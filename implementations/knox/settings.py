@@ -28,6 +28,10 @@ PASSWORD_HASHERS = ["demo_hashers.DemoPBKDF2PasswordHasher"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
 LOGGING_CONFIG = None
+# An API: JSON only. DRF's default renderers add the browsable API, which serves HTML to any
+# request accepting text/html (a browser's navigation or form post) and needs TEMPLATES; without
+# them that request was a 500 (TemplateDoesNotExist).
+JSON_ONLY = ("rest_framework.renderers.JSONRenderer",)
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -44,7 +48,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 # knox.auth.TokenAuthentication, less a 500 on non-UTF-8 tokens (auth.py)
-REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ("auth.Utf8TokenAuthentication",)}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ("auth.Utf8TokenAuthentication",),
+    "DEFAULT_RENDERER_CLASSES": JSON_ONLY,
+}
 
 if CONFIG == "defaults":
     REST_KNOX = {"TOKEN_TTL": timedelta(seconds=2) if SHORT else timedelta(hours=10)}

