@@ -1,6 +1,6 @@
 """Serve the Django app on gunicorn, 127.0.0.1:$PORT only: ``PORT=8000 CONFIG=defaults python
-serve.py``. A fresh SQLite database in a temporary folder (deleted at exit) is migrated and seeded
-with the contract's users before gunicorn forks its worker."""
+serve.py``. A fresh SQLite database in a temporary folder (deleted at exit) gets its tables and
+the contract's users before gunicorn forks its worker."""
 
 import atexit
 import os
@@ -33,7 +33,13 @@ def prepare() -> None:
     from django.db import connections
 
     django.setup()
-    call_command("migrate", verbosity=0)
+    from django.apps import apps
+    from django.conf import settings
+
+    # A throwaway database: tables straight from the models, as Django's test runner makes them
+    # with migrations disabled; seconds faster per start than running every migration.
+    settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
+    call_command("migrate", run_syncdb=True, verbosity=0)
     model = get_user_model()
     for name, (password, role) in USERS.items():
         model.objects.create_user(name, password=password, is_staff=role == "admin")
