@@ -1,0 +1,21 @@
+import views
+from django.conf import settings
+from django.urls import path
+from django.views.decorators.cache import never_cache
+from knox.views import LogoutAllView, LogoutView
+
+routes = {
+    # knox's own urls (knox.urls: login/, logout/, logoutall/) under the contract's paths
+    "login": views.LoginView,
+    "logout": LogoutView,
+    "logout-everywhere": LogoutAllView,
+    "me": views.Me,
+    "transfer": views.Transfer,
+    "elevate": views.Elevate,
+    "password": views.Password,
+    "admin/disable": views.AdminDisable,
+}
+if settings.CONFIG == "recommended":
+    routes["admin/end-sessions"] = views.AdminEndSessions
+wrap = never_cache if settings.CONFIG == "recommended" else (lambda view: view)
+urlpatterns = [path(route, wrap(view.as_view())) for route, view in routes.items()]

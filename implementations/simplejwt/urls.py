@@ -1,0 +1,38 @@
+import views
+from django.conf import settings
+from django.urls import path
+from django.views.decorators.cache import never_cache
+
+urlpatterns = [
+    path("me", views.Me.as_view()),
+    path("transfer", views.Transfer.as_view()),
+    path("elevate", views.Elevate.as_view()),
+    path("password", views.Password.as_view()),
+    path("admin/disable", views.AdminDisable.as_view()),
+]
+
+if settings.CONFIG == "defaults":
+    # simplejwt's Getting started: TokenObtainPairView and TokenRefreshView; no logout.
+    from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+    urlpatterns += [
+        path("login", TokenObtainPairView.as_view()),
+        path("token/refresh", TokenRefreshView.as_view()),
+    ]
+else:
+    from dj_rest_auth.jwt_auth import get_refresh_view
+    from dj_rest_auth.views import LoginView, LogoutView
+
+    login = LoginView.as_view()
+    urlpatterns += [
+        path("login", never_cache(login) if settings.CONFIG == "recommended" else login),
+        path("logout", LogoutView.as_view()),
+        path("token/refresh", get_refresh_view().as_view()),
+        path("csrf", views.Csrf.as_view()),
+    ]
+
+if settings.CONFIG == "recommended":
+    urlpatterns += [
+        path("logout-everywhere", views.LogoutEverywhere.as_view()),
+        path("admin/end-sessions", views.AdminEndSessions.as_view()),
+    ]

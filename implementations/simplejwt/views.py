@@ -1,0 +1,196 @@
+"""The contract's routes on simplejwt (and dj-rest-auth in the cookie configurations).
+
+Login, logout, refresh and password change are the libraries' own views and serializers; the
+rest are short DRF views over simplejwt's documented API (RefreshToken.for_user, the blacklist
+app's OutstandingToken/BlacklistedToken) and Django's user model.
+"""
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.middleware.csrf import get_token
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import RefreshToken
+
+RECOMMENDED = settings.CONFIG == "recommended"
+COOKIES = settings.CONFIG != "defaults"
+BLACKLIST = "rest_framework_simplejwt.token_blacklist" in settings.INSTALLED_APPS
+no_store = method_decorator(never_cache, name="dispatch") if RECOMMENDED else (lambda c: c)
+
+
+def role(user) -> str:
+    return "admin" if user.is_staff else "user"
+
+
+def issue(user, response: Response) -> Response:
+    """A new access + refresh pair: in cookies (dj-rest-auth) or in the JSON body (bearer)."""
+    refresh = RefreshToken.for_user(user)
+    if COOKIES:
+        from dj_rest_auth.jwt_auth import set_jwt_cookies
+
+        set_jwt_cookies(response, str(refresh.access_token), str(refresh))
+    else:
+        response.data.update(access=str(refresh.access_token), refresh=str(refresh))
+    return response
+
+
+def blacklist_all(user) -> int:
+    """Blacklist every outstanding refresh token of ``user`` (the blacklist app's models).
+    Access tokens cannot be blacklisted: they stay valid until they expire."""
+    from rest_framework_simplejwt.token_blacklist.models import (
+        BlacklistedToken,
+        OutstandingToken,
+    )
+
+    count = 0
+    for token in OutstandingToken.objects.filter(user=user):
+        count += BlacklistedToken.objects.get_or_create(token=token)[1]
+    return count
+
+
+def blacklist_current(request) -> None:
+    """Blacklist the refresh token this device holds (its cookie), if any and valid."""
+    from dj_rest_auth.app_settings import api_settings
+    from rest_framework_simplejwt.exceptions import TokenError
+
+    raw = request.COOKIES.get(api_settings.JWT_AUTH_REFRESH_COOKIE)
+    if raw:
+        try:
+            RefreshToken(raw).blacklist()
+        except TokenError:
+            pass
+
+
+def fields(request, *names) -> list[str] | None:
+    values = [request.data.get(n) for n in names]
+    return values if all(isinstance(v, str) and v for v in values) else None
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class Csrf(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def get(self, request):
+        return Response({"csrf_token": get_token(request)})
+
+
+@no_store
+class Me(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        return Response({"user": request.user.username, "role": role(request.user)})
+
+
+class Transfer(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        to, amount = fields(request, "to", "amount") or (None, None)
+        if not to or not amount.isdigit():
+            return Response({"error": "to and amount required"}, status.HTTP_400_BAD_REQUEST)
+        return Response({"from": request.user.username, "to": to, "amount": int(amount)})
+
+
+class Elevate(APIView):
+    """Re-authenticate with the password; a new token pair. The old access token is not ended:
+    simplejwt cannot blacklist access tokens."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        (password,) = fields(request, "password") or (None,)
+        if (
+            not password
+            or authenticate(request, username=request.user.username, password=password) is None
+        ):
+            return Response({"error": "wrong password"}, status.HTTP_403_FORBIDDEN)
+        if BLACKLIST:
+            blacklist_current(request)
+        return issue(request.user, Response({"user": request.user.username, "elevated": True}))
+
+
+class Password(APIView):
+    """defaults: Django's set_password (simplejwt has no password view); cookie, recommended:
+    dj-rest-auth's PasswordChangeSerializer (its PasswordChangeView's fields renamed to the
+    contract's old/new). Only CHECK_REVOKE_TOKEN (recommended) makes other tokens fail."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        old, new = fields(request, "old", "new") or (None, None)
+        if not old or not new:
+            return Response({"error": "old and new required"}, status.HTTP_400_BAD_REQUEST)
+        user = request.user
+        if not COOKIES:
+            if not user.check_password(old):
+                return Response({"error": "wrong password"}, status.HTTP_403_FORBIDDEN)
+            user.set_password(new)
+            user.save()
+            return Response({"changed": True})
+        from dj_rest_auth.app_settings import api_settings
+
+        data = {"old_password": old, "new_password1": new, "new_password2": new}
+        serializer = api_settings.PASSWORD_CHANGE_SERIALIZER(
+            data=data, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        response = Response({"changed": True})
+        if RECOMMENDED:  # every token now fails CHECK_REVOKE_TOKEN: new ones for this device
+            if request.data.get("end_other_sessions") == "1":
+                blacklist_all(user)
+            user.refresh_from_db()
+            issue(user, response)
+        return response
+
+
+class LogoutEverywhere(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        from dj_rest_auth.jwt_auth import unset_jwt_cookies
+
+        count = blacklist_all(request.user)
+        response = Response({"refresh_tokens_blacklisted": count})
+        unset_jwt_cookies(response)
+        return response
+
+
+class AdminOnly(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def target(self, request):
+        if not request.user.is_staff:
+            return None, Response({"error": "admins only"}, status.HTTP_403_FORBIDDEN)
+        (name,) = fields(request, "user") or (None,)
+        user = get_user_model().objects.filter(username=name).first() if name else None
+        if user is None:
+            return None, Response({"error": "no such user"}, status.HTTP_400_BAD_REQUEST)
+        return user, None
+
+
+class AdminDisable(AdminOnly):
+    """is_active=False: JWTAuthentication loads the user per request (CHECK_USER_IS_ACTIVE)."""
+
+    def post(self, request):
+        user, refusal = self.target(request)
+        if refusal:
+            return refusal
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        return Response({"disabled": user.username})
+
+
+class AdminEndSessions(AdminOnly):
+    def post(self, request):
+        user, refusal = self.target(request)
+        if refusal:
+            return refusal
+        return Response({"refresh_tokens_blacklisted": blacklist_all(user)})
