@@ -67,6 +67,7 @@ class Adapter:
     csrf_path: str | None = "/csrf"
     transport: str = "cookie"  # "cookie", or "bearer": Authorization: Bearer <token_field>
     token_field: str = "access_token"  # bearer: the login response's JSON field
+    auth_scheme: str = "Bearer"  # bearer: the Authorization scheme (knox uses "Token")
     login_path: str = "/login"
     protected_path: str = "/me"
     logout_path: str | None = "/logout"

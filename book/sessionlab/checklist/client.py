@@ -114,7 +114,7 @@ class Client:
         """``data`` is a form; ``body`` raw bytes (with a Content-Type in ``headers``)."""
         sent = {**self.adapter.extra_headers}
         if self.bearer_token is not None:
-            sent["Authorization"] = f"Bearer {self.bearer_token}"
+            sent["Authorization"] = f"{self.adapter.auth_scheme} {self.bearer_token}"
         sent.update(headers or {})
         cookie = cookie_header or "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if cookie:

@@ -34,6 +34,7 @@ ADAPTER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "csrf_path": str,
     "transport": str,
     "token_field": str,
+    "auth_scheme": str,
     "self_contained": bool,
     "login_path": str,
     "protected_path": str,
@@ -155,6 +156,7 @@ class Implementation:
     env: dict[str, str] = field(default_factory=dict)
     configurations: dict[str, dict] = field(default_factory=dict)  # name -> adapter options
     descriptions: dict[str, str] = field(default_factory=dict)
+    families: dict[str, str] = field(default_factory=dict)  # a configuration's own family
 
     def configuration_name(self, configuration: str) -> str:
         """The matrix's column name: ``"<name> <configuration>"``."""
@@ -181,7 +183,7 @@ def load_implementation(folder: str | Path) -> Implementation:
     if not all(isinstance(value, str) for value in env.values()):
         raise ConfigError(f"{source}: field 'start.env' maps names to strings")
     base = adapter_options(source, "adapter", data.get("adapter", {}))
-    configurations, descriptions = {}, {}
+    configurations, descriptions, families = {}, {}, {}
     tables = data.get("configurations", {})
     if not tables:
         raise ConfigError(f"{source}: missing field configurations (at least one table)")
@@ -194,9 +196,12 @@ def load_implementation(folder: str | Path) -> Implementation:
         if not isinstance(description, str):
             raise ConfigError(f"{source}: field '{prefix}.description' must be a string")
         descriptions[config] = description
+        if "family" in table:  # e.g. a server-side store beside the library's signed cookie
+            families[config] = _family(f"{source}: {prefix}", table.pop("family"))
         options = complete(source, adapter_options(source, prefix, table, base))
         try:  # check now: a bad field fails at load time, not when the app is started
-            Adapter(name=config, base_url="http://127.0.0.1:1", family=family, **options)
+            own = families.get(config, family)
+            Adapter(name=config, base_url="http://127.0.0.1:1", family=own, **options)
         except AdapterError as error:
             raise ConfigError(f"{source}: {prefix}: {error}") from None
         configurations[config] = options
@@ -213,6 +218,7 @@ def load_implementation(folder: str | Path) -> Implementation:
         env=env,
         configurations=configurations,
         descriptions=descriptions,
+        families=families,
     )
 
 

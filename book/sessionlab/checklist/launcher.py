@@ -220,12 +220,13 @@ class Deployment:
                            impl.ready_timeout)
                 )  # fmt: skip
             name = impl.configuration_name(config)
-            options = dict(impl.configurations[config], name=name, family=impl.family)
+            family = impl.families.get(config, impl.family)
+            options = dict(impl.configurations[config], name=name, family=family)
             short = Adapter(base_url=f"http://127.0.0.1:{ports[1]}", **options)
             adapters.append(
                 Adapter(base_url=f"http://127.0.0.1:{ports[0]}", short_timeouts=short, **options)
             )
-            self.families[name] = impl.family
+            self.families[name] = family
         return adapters
 
     def implementations(self, root: str | Path = IMPLEMENTATIONS) -> list[Adapter]:
