@@ -48,6 +48,7 @@ __all__ = [
     "chromium_executable",
     "find_executable",
     "open_browser",
+    "stacked",
 ]
 
 #: The engines, in the order chapters show their columns.
@@ -258,6 +259,19 @@ class Browser:
         release (WebKitGTK's major version has been 2 for years), for table columns."""
         parts = self.version.split(".")
         return f"{self.name} {'.'.join(parts[:2] if parts[0] == '2' else parts[:1])}"
+
+
+def stacked(rows: dict[str, dict[str, object]]) -> str:
+    """A table as stacked lines that fit a phone: each row's title, then one line per column.
+
+    ``rows`` maps a row title to ``{column: value}`` (columns are usually engine labels).
+    """
+    width = max((len(column) for cells in rows.values() for column in cells), default=0)
+    lines = []
+    for title, cells in rows.items():
+        lines.append(title)
+        lines.extend(f"  {column:<{width}}  {value}" for column, value in cells.items())
+    return "\n".join(lines)
 
 
 @contextlib.asynccontextmanager
