@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import textwrap
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,16 +262,24 @@ class Browser:
         return f"{self.name} {'.'.join(parts[:2] if parts[0] == '2' else parts[:1])}"
 
 
-def stacked(rows: dict[str, dict[str, object]]) -> str:
+def stacked(rows: dict[str, dict[str, object]], *, width: int = 52) -> str:
     """A table as stacked lines that fit a phone: each row's title, then one line per column.
 
-    ``rows`` maps a row title to ``{column: value}`` (columns are usually engine labels).
+    ``rows`` maps a row title to ``{column: value}`` (columns are usually engine labels). A line
+    longer than ``width`` puts its value below the column name, wrapped.
     """
-    width = max((len(column) for cells in rows.values() for column in cells), default=0)
+    name_width = max((len(column) for cells in rows.values() for column in cells), default=0)
     lines = []
     for title, cells in rows.items():
         lines.append(title)
-        lines.extend(f"  {column:<{width}}  {value}" for column, value in cells.items())
+        for column, value in cells.items():
+            line = f"  {column:<{name_width}}  {value}"
+            if len(line) <= width:
+                lines.append(line)
+            else:
+                lines.append(f"  {column}")
+                lines.extend(textwrap.wrap(str(value), width - 4, initial_indent="    ",
+                                           subsequent_indent="    "))  # fmt: skip
     return "\n".join(lines)
 
 

@@ -6,23 +6,15 @@ Each engine keeps the user's "block cookies" switch in its own place: Chromium i
 MiniBrowser on its command line (:func:`webkit_arguments`). The engines of
 :mod:`sessionlab.lab.browser` use these when a page is opened with ``block_cookies=True``.
 
-A normal Playwright context cannot carry Chromium's content settings, so
-:func:`profile_context` writes them into the ``Default/Preferences`` file of a fresh,
+A normal Playwright context cannot carry Chromium's content settings, so the Chromium engine
+(:mod:`.browser_chromium`) writes them into the ``Default/Preferences`` file of a fresh,
 temporary user-data directory and opens that profile with ``launch_persistent_context``: the
 same switch a user flips in *Settings, Privacy and security, Third-party cookies / Site data*.
-The directory is deleted when the block ends.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Iterable
-from pathlib import Path
-
-from sessionlab.lab.browser import CHROMIUM_ARGS, chromium_executable
+from collections.abc import Iterable
 
 __all__ = [
     "ALLOW",
@@ -31,7 +23,6 @@ __all__ = [
     "cookie_preferences",
     "firefox_permissions",
     "firefox_preferences",
-    "profile_context",
     "webkit_arguments",
 ]
 
@@ -101,33 +92,3 @@ def webkit_arguments(*, block_cookies: bool = False) -> list[str]:
         "--ignore-host=localhost",
         f"--cookies-policy={'never' if block_cookies else 'no-third-party'}",
     ]
-
-
-@contextlib.asynccontextmanager
-async def profile_context(
-    browser_type, *, block_cookies: bool = True, allowed_origins: Iterable[str] = ()
-) -> AsyncIterator:
-    """A headless Chromium on a fresh profile whose cookie setting is chosen; yields the context.
-
-    ``browser_type`` is ``playwright.chromium`` (or ``browser.browser_type`` of a running
-    browser). The profile is a new browser process, closed and deleted when the block ends.
-    """
-    user_data_dir = Path(tempfile.mkdtemp(prefix="sessionlab-profile-"))
-    try:
-        (user_data_dir / "Default").mkdir()
-        preferences = cookie_preferences(
-            block_cookies=block_cookies, allowed_origins=allowed_origins
-        )
-        (user_data_dir / "Default" / "Preferences").write_text(json.dumps(preferences))
-        context = await browser_type.launch_persistent_context(
-            str(user_data_dir),
-            executable_path=chromium_executable(),
-            headless=True,
-            args=list(CHROMIUM_ARGS),
-        )
-        try:
-            yield context
-        finally:
-            await context.close()
-    finally:
-        shutil.rmtree(user_data_dir, ignore_errors=True)
