@@ -131,3 +131,23 @@ def test_webkit_says_it_has_no_per_site_exceptions():
 
     with pytest.raises(NotSupported, match="no per-site cookie exceptions"):
         asyncio.run(run())
+
+
+def test_only_webkit_refuses_a_secure_cookie_over_plain_http_on_loopback():
+    """Why the browser chapters serve their apps over HTTPS (``bench.serve(app, https=True)``)."""
+
+    async def run() -> dict:
+        bench = Bench()
+        try:
+            server = bench.serve(create_two_pages())  # plain http on 127.0.0.1
+            kept = {}
+            for browser in await bench.browsers():
+                page = await browser.new_page()
+                await page.goto(f"{server.url}/", until=lambda url: url.endswith("/landed"))
+                kept[browser.engine] = [c.name for c in await page.cookies()]
+                await page.close()
+            return kept
+        finally:
+            await bench.close()
+
+    assert asyncio.run(run()) == {"chromium": ["probe"], "firefox": ["probe"], "webkit": []}
