@@ -12,7 +12,7 @@ SANITIZE := tests/nbval_sanitize.cfg
 NOTEBOOKS = $(shell $(BIN)/python tests/toc.py notebooks)
 NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
 
-.PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability chapter loadtools
+.PHONY: help book test notebooks lab serve clean lock lint browsers chromium unit nbval site stability chapter loadtools
 .PHONY: audit pdf node
 
 help:  ## list the targets
@@ -24,16 +24,25 @@ $(STAMP): requirements.txt constraints.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
-chromium:  ## make sure a Chromium is available for the browser chapters (Debian package `chromium`)
-	@if [ -n "$${SESSIONLAB_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+BROWSER_PACKAGES := chromium firefox-esr webkit2gtk-driver xvfb
+
+browsers:  ## the three browser engines of the browser chapters (Debian: $(BROWSER_PACKAGES))
+	@missing=""; \
+	{ [ -n "$${SESSIONLAB_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; } || missing="$$missing chromium"; \
+	{ [ -n "$${SESSIONLAB_FIREFOX:-}" ] || command -v firefox-esr >/dev/null; } || missing="$$missing firefox-esr"; \
+	{ [ -n "$${SESSIONLAB_WEBKIT_DRIVER:-}" ] || command -v WebKitWebDriver >/dev/null; } || missing="$$missing webkit2gtk-driver"; \
+	command -v Xvfb >/dev/null || missing="$$missing xvfb"; \
+	if [ -z "$$missing" ]; then \
 	  exit 0; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing the Debian package chromium (browser chapters)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  echo "Installing the Debian packages$$missing (browser chapters)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-	  echo "The browser chapters need Chromium: install the Debian package 'chromium' (sudo apt-get install chromium)"; \
-	  echo "or point SESSIONLAB_CHROMIUM at a Chromium or Chrome executable."; exit 1; \
+	  echo "The browser chapters need the Debian packages$$missing (sudo apt-get install$$missing)"; \
+	  echo "or SESSIONLAB_CHROMIUM / SESSIONLAB_FIREFOX / SESSIONLAB_WEBKIT_DRIVER pointing at the executables."; exit 1; \
 	fi
+
+chromium: browsers  ## the older name of `make browsers`
 
 loadtools:  ## make sure HAProxy and wrk are available for chapter 10 (Debian packages `haproxy`, `wrk`)
 	@if command -v haproxy >/dev/null && command -v wrk >/dev/null; then \
@@ -68,28 +77,28 @@ lint: $(STAMP)  ## ruff on the helper package, the tests and every notebook
 unit: $(STAMP) node  ## unit tests, hostile-input corpus, property and abuse tests
 	$(BIN)/pytest tests -m "not site"
 
-nbval: $(STAMP) chromium loadtools node  ## re-execute every notebook in _toc.yml and compare with its committed outputs
+nbval: $(STAMP) browsers loadtools node  ## re-execute every notebook in _toc.yml and compare with its committed outputs
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "_toc.yml lists no notebook"; exit 1; fi
 	$(NBVAL) $(NOTEBOOKS)
 
 site: book  ## checks of the built site
 	$(BIN)/pytest tests -m site
 
-test: $(STAMP) chromium lint unit nbval site  ## everything CI runs
+test: $(STAMP) browsers lint unit nbval site  ## everything CI runs
 
-notebooks: $(STAMP) chromium loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
+notebooks: $(STAMP) browsers loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
 	$(BIN)/ruff format $(or $(NB),$(NOTEBOOKS))
 	for nb in $(or $(NB),$(NOTEBOOKS)); do \
 	  (cd "$$(dirname "$$nb")" && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	     --ExecutePreprocessor.timeout=120 "$$(basename "$$nb")"); \
 	done
 
-stability: $(STAMP) chromium  ## nbval three times, then under another time zone, locale and hash seed
+stability: $(STAMP) browsers  ## nbval three times, then under another time zone, locale and hash seed
 	for run in 1 2 3; do echo "== nbval run $$run of 3"; $(NBVAL) -q $(NOTEBOOKS); done
 	echo "== nbval with TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random"
 	TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random $(NBVAL) -q $(NOTEBOOKS)
 
-chapter: $(STAMP) chromium loadtools node  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
+chapter: $(STAMP) browsers loadtools node  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
 	@if [ -z "$(NB)" ] || [ ! -f "$(NB)" ]; then echo "usage: make chapter NB=book/NN_name.ipynb"; exit 2; fi
 	$(BIN)/ruff check $(NB)
 	$(BIN)/ruff format --check $(NB)

@@ -24,6 +24,7 @@ from sessionlab.recommended.tokens import KeyPair, demo_keys, issue_token
 
 __all__ = [
     "COOKIE_NAME",
+    "LARGEST_COOKIE",
     "NOW",
     "create_size_lab",
     "http_header_line_bytes",
@@ -36,6 +37,27 @@ __all__ = [
 NOW = 1_700_000_000  # a fixed clock: every token is byte-identical on every run
 COOKIE_NAME = "session"
 MAX_COOKIE_BYTES, MAX_PARTS, MAX_PERMISSIONS = 8192, 8, 1000
+
+
+#: In-page JavaScript: the largest name+value (up to ``cap`` bytes) the browser keeps in one
+#: cookie, found by doubling then bisecting, each size written with ``document.cookie`` and
+#: read back.
+LARGEST_COOKIE = """(cap) => {
+  const keeps = (bytes) => {
+    document.cookie = `c=${"x".repeat(bytes - 1)}; path=/`;
+    const pair = document.cookie.split("; ").find((p) => p.startsWith("c="));
+    document.cookie = "c=; max-age=0; path=/";
+    return pair !== undefined && pair.length === bytes + 1;
+  };
+  let low = 1, high = 2;
+  while (high <= cap && keeps(high)) { low = high; high *= 2; }
+  if (high > cap) return low;
+  while (high - low > 1) {
+    const middle = (low + high) >> 1;
+    if (keeps(middle)) low = middle; else high = middle;
+  }
+  return low;
+}"""
 
 
 def permissions(count: int) -> list[str]:

@@ -5,7 +5,7 @@ A chapter makes its bench in the imports cell and closes it in its last cell::
     bench = Bench()
     server = bench.serve(create_session_app(...))   # waitress on 127.0.0.1
     redis_client = bench.redis()                     # a real redis-server
-    browser = await bench.browser()                  # headless Chromium
+    browser = await bench.browser("firefox")         # or bench.browsers(): all three
     ...
     await bench.close()                              # the teardown cell
 
@@ -14,6 +14,7 @@ Whatever was started last is stopped first, so a server stops before the Redis i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ class Bench:
     def __init__(self) -> None:
         self._stack = contextlib.AsyncExitStack()
         self.closed = False
+        self._browsers: dict = {}
 
     def enter(self, context_manager):
         """Enter any context manager now and exit it when the bench closes."""
@@ -45,11 +47,27 @@ class Bench:
         return await self._stack.enter_async_context(async_context_manager)
 
     def serve(
-        self, app, *, host: str = LOOPBACK, limits: ServerLimits | None = None
+        self,
+        app,
+        *,
+        host: str = LOOPBACK,
+        limits: ServerLimits | None = None,
+        https: bool = False,
     ) -> LoopbackServer:
-        """Serve a registered WSGI app on waitress, in a thread of this kernel."""
+        """Serve a registered WSGI app on waitress, in a thread of this kernel.
+
+        ``https=True`` puts a TLS front with a fresh self-signed certificate before it
+        (:mod:`sessionlab.lab.tls_front`); a Flask app then sees the ``https`` scheme.
+        """
         registration_of(app)
-        return self.enter(serve_wsgi(app, host=host, limits=limits))
+        if https and hasattr(app, "wsgi_app"):
+            app.wsgi_app = _as_https(app.wsgi_app)
+        server = self.enter(serve_wsgi(app, host=host, limits=limits))
+        if https:
+            from sessionlab.lab.tls_front import tls_front
+
+            server = self.enter(tls_front(server))
+        return server
 
     def spawn(
         self,
@@ -76,11 +94,25 @@ class Bench:
         self._stack.callback(shutil.rmtree, folder, ignore_errors=True)
         return folder
 
-    async def browser(self, **launch_options):
-        """Headless Chromium through Playwright (no download: the system's Chromium)."""
-        from sessionlab.lab.browser import chromium
+    async def browser(self, engine: str = "chromium", **options):
+        """A browser engine (:mod:`sessionlab.lab.browser`): ``"chromium"``, ``"firefox"`` or
+        ``"webkit"``. Started once and reused: asking again with the same options returns the
+        same browser; different options (e.g. Chromium's ``extra_args``) start another."""
+        from sessionlab.lab.browser import open_browser
 
-        return await self.aenter(chromium(**launch_options))
+        key = (engine, tuple(sorted(options.items())))
+        if key not in self._browsers:
+            self._browsers[key] = asyncio.ensure_future(
+                self.aenter(open_browser(engine, **options))
+            )
+        return await self._browsers[key]
+
+    async def browsers(self) -> list:
+        """The three engines, started side by side, in :data:`~sessionlab.lab.browser.ENGINES`
+        order."""
+        from sessionlab.lab.browser import ENGINES
+
+        return list(await asyncio.gather(*(self.browser(engine) for engine in ENGINES)))
 
     async def close(self) -> None:
         """Stop everything, newest first. Safe to call twice."""
@@ -91,3 +123,13 @@ class Bench:
     def _check_open(self) -> None:
         if self.closed:
             raise RuntimeError("this bench is closed; make a new Bench()")
+
+
+def _as_https(wsgi_app):
+    """The app as it runs behind a TLS front: requests arrive with the ``https`` scheme."""
+
+    def app(environ, start_response):
+        environ["wsgi.url_scheme"] = "https"
+        return wsgi_app(environ, start_response)
+
+    return app

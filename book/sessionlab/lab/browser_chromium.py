@@ -1,0 +1,128 @@
+"""Chromium behind :mod:`.browser`'s interface: Playwright with the system's ``chromium``.
+
+Playwright drives Chromium over the DevTools protocol, with real events for loads and
+responses. A page is a fresh browser context; a page whose user blocks cookies is a persistent
+context on a fresh profile whose ``Preferences`` carry the setting (:mod:`.browser_profiles`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sessionlab.lab.browser import (
+    CALL,
+    CHROMIUM_ARGS,
+    WAIT_SECONDS,
+    Browser,
+    Cookie,
+    Page,
+    UrlTest,
+    call_result,
+    find_executable,
+)
+from sessionlab.lab.browser_profiles import cookie_preferences
+
+__all__ = ["ChromiumBrowser", "ChromiumPage"]
+
+
+class ChromiumPage(Page):
+    def __init__(self, browser, context, page, profile: Path | None = None) -> None:
+        self.browser, self.context, self.page, self._profile = browser, context, page, profile
+
+    async def goto(self, url: str, *, until: UrlTest | None = None) -> str:
+        if until is None:
+            await self.page.goto(url, timeout=WAIT_SECONDS * 1000)
+        else:
+            async with self.page.expect_navigation(url=until, timeout=WAIT_SECONDS * 1000):
+                await self.page.goto(url, timeout=WAIT_SECONDS * 1000)
+        return self.page.url
+
+    async def click(self, selector: str, *, until: UrlTest | None = None) -> str | None:
+        if until is None:
+            await self.page.click(selector)
+            return None
+        async with self.page.expect_navigation(url=until, timeout=WAIT_SECONDS * 1000):
+            await self.page.click(selector)
+        return self.page.url
+
+    async def evaluate(self, function: str, *args: Any) -> Any:
+        return call_result(await self.page.evaluate(CALL % function, list(args)))
+
+    async def cookies(self) -> list[Cookie]:
+        return [
+            Cookie(
+                c["name"], c["value"], c["domain"], c["path"], c["httpOnly"], c["secure"],
+                c["sameSite"],
+            )
+            for c in await self.context.cookies()
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        try:
+            await self.context.close()
+        finally:
+            if self._profile is not None:
+                shutil.rmtree(self._profile, ignore_errors=True)
+
+
+class ChromiumBrowser(Browser):
+    """Headless Chromium. Attributes it does not define are the Playwright browser's, so older
+    chapters that call ``browser.new_context()`` keep working."""
+
+    engine, name = "chromium", "Chromium"
+
+    def __init__(self, playwright, browser, args: tuple[str, ...]) -> None:
+        self._playwright, self.playwright_browser, self._args = playwright, browser, args
+        self.version = browser.version
+
+    @classmethod
+    async def start(cls, *, extra_args: tuple[str, ...] = (), **launch_options) -> ChromiumBrowser:
+        from playwright.async_api import async_playwright
+
+        executable = find_executable("chromium")
+        playwright = await async_playwright().start()
+        args = (*CHROMIUM_ARGS, *extra_args)
+        try:
+            browser = await playwright.chromium.launch(
+                executable_path=executable, headless=True, args=list(args), **launch_options
+            )
+        except BaseException:
+            await playwright.stop()
+            raise
+        return cls(playwright, browser, args)
+
+    async def new_page(self, *, block_cookies: bool = False, allow_origins: tuple = ()) -> Page:
+        if not block_cookies and not allow_origins:
+            context = await self.playwright_browser.new_context(ignore_https_errors=True)
+            return ChromiumPage(self, context, await context.new_page())
+        profile = Path(tempfile.mkdtemp(prefix="sessionlab-chromium-"))
+        try:
+            (profile / "Default").mkdir()
+            preferences = cookie_preferences(
+                block_cookies=block_cookies, allowed_origins=allow_origins
+            )
+            (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
+            context = await self._playwright.chromium.launch_persistent_context(
+                str(profile),
+                executable_path=find_executable("chromium"),
+                headless=True,
+                args=list(self._args),
+                ignore_https_errors=True,
+            )
+            return ChromiumPage(self, context, context.pages[0], profile)
+        except BaseException:
+            shutil.rmtree(profile, ignore_errors=True)
+            raise
+
+    async def close(self) -> None:
+        try:
+            await self.playwright_browser.close()
+        finally:
+            await self._playwright.stop()
+
+    def __getattr__(self, name: str):
+        return getattr(self.__dict__["playwright_browser"], name)

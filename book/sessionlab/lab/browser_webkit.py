@@ -1,0 +1,182 @@
+"""WebKitGTK behind :mod:`.browser`'s interface: ``WebKitWebDriver`` and Selenium, under Xvfb.
+
+Debian's ``webkit2gtk-driver`` brings ``WebKitWebDriver`` and ``MiniBrowser``, WebKitGTK's
+test browser (Safari's engine, not Safari: none of Safari's own privacy features). MiniBrowser
+needs a display even in automation mode, so the engine starts a private Xvfb server. Each page
+is a WebDriver session of its own: a new MiniBrowser with an ephemeral data store, so pages
+share nothing. Selenium's calls block, so they run in worker threads.
+
+Classic WebDriver sends no events to the client. ``driver.get`` and an element click return
+after the load they started; a navigation the page starts by itself (an auto-submitting form)
+is awaited by watching the condition it produces (the page's address and ``readyState``), with
+Selenium's ``WebDriverWait``. The outcome is a state of the browser, not a guess about time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import warnings
+from typing import Any
+
+from sessionlab.lab.browser import (
+    CALL,
+    WAIT_SECONDS,
+    Browser,
+    Cookie,
+    NotSupported,
+    Page,
+    UrlTest,
+    call_result,
+    find_executable,
+)
+from sessionlab.lab.browser_profiles import webkit_arguments
+
+__all__ = ["WebKitBrowser", "WebKitPage"]
+
+# Selenium's asynchronous script: the wrapped function's reply goes to the callback.
+_ASYNC = "const done = arguments[arguments.length - 1]; (%s)(arguments[0]).then(done);"
+
+
+def _start_xvfb() -> tuple[subprocess.Popen, str]:
+    """A private X server on the first free display; returns it and its ``DISPLAY``."""
+    read, write = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [find_executable("xvfb"), "-displayfd", str(write), "-nolisten", "tcp"],
+            pass_fds=(write,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        os.close(write)
+    with os.fdopen(read, "rb") as announced:
+        number = announced.readline().strip().decode()  # written once the server is ready
+    if not number:
+        process.kill()
+        process.wait()
+        raise RuntimeError("Xvfb did not start")
+    return process, f":{number}"
+
+
+class WebKitPage(Page):
+    def __init__(self, browser: WebKitBrowser, driver) -> None:
+        self.browser, self.driver = browser, driver
+
+    async def _wait_until(self, until: UrlTest) -> str:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def loaded(driver) -> str | bool:
+            url = driver.current_url
+            ready = driver.execute_script("return document.readyState") == "complete"
+            return url if ready and until(url) else False
+
+        wait = WebDriverWait(self.driver, WAIT_SECONDS, poll_frequency=0.02)
+        return await asyncio.to_thread(wait.until, loaded)
+
+    async def goto(self, url: str, *, until: UrlTest | None = None) -> str:
+        await asyncio.to_thread(self.driver.get, url)
+        if until is None:
+            return await asyncio.to_thread(lambda: self.driver.current_url)
+        return await self._wait_until(until)
+
+    async def click(self, selector: str, *, until: UrlTest | None = None) -> str | None:
+        from selenium.webdriver.common.by import By
+
+        def click() -> None:
+            self.driver.find_element(By.CSS_SELECTOR, selector).click()
+
+        await asyncio.to_thread(click)
+        return await self._wait_until(until) if until else None
+
+    async def evaluate(self, function: str, *args: Any) -> Any:
+        script = _ASYNC % (CALL % function)
+        return call_result(await asyncio.to_thread(self.driver.execute_async_script, script, args))
+
+    async def cookies(self) -> list[Cookie]:
+        # Classic WebDriver returns the cookies of the page now shown (its host), which is
+        # what the chapters ask for in every engine.
+        found = await asyncio.to_thread(self.driver.get_cookies)
+        return [
+            Cookie(
+                c["name"], c["value"], c.get("domain", ""), c.get("path", "/"),
+                c.get("httpOnly", False), c.get("secure", False),
+                c.get("sameSite", "(not reported)"),
+            )
+            for c in found
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        self.browser._drivers.discard(self.driver)
+        await asyncio.to_thread(self.driver.quit)
+
+
+class WebKitBrowser(Browser):
+    """WebKitGTK's MiniBrowser, one WebDriver session per page, on a private Xvfb display."""
+
+    engine, name = "webkit", "WebKitGTK"
+
+    def __init__(self, xvfb: subprocess.Popen, display: str) -> None:
+        self._xvfb, self._display = xvfb, display
+        self._drivers: set = set()
+        self.version = ""
+
+    @classmethod
+    async def start(cls) -> WebKitBrowser:
+        find_executable("webkit-driver"), find_executable("webkit-browser")
+        xvfb, display = await asyncio.to_thread(_start_xvfb)
+        browser = cls(xvfb, display)
+        try:
+            page = await browser.new_page()  # the first session tells the version
+            browser.version = page.driver.capabilities.get("browserVersion", "")
+            await page.close()
+        except BaseException:
+            await browser.close()
+            raise
+        return browser
+
+    def _new_driver(self, block_cookies: bool):
+        from selenium import webdriver
+        from selenium.webdriver.webkitgtk.options import Options
+        from selenium.webdriver.webkitgtk.service import Service
+
+        options = Options()
+        options.binary_location = find_executable("webkit-browser")
+        options.accept_insecure_certs = True  # the lab's self-signed loopback certificates
+        for argument in webkit_arguments(block_cookies=block_cookies):
+            options.add_argument(argument)
+        service = Service(
+            executable_path=find_executable("webkit-driver"),
+            env={**os.environ, "DISPLAY": self._display},
+        )
+        with warnings.catch_warnings():  # Selenium 4.51 warns about its own internals
+            warnings.simplefilter("ignore", DeprecationWarning)
+            driver = webdriver.WebKitGTK(options=options, service=service)
+        driver.set_script_timeout(WAIT_SECONDS)
+        driver.set_page_load_timeout(WAIT_SECONDS)
+        return driver
+
+    async def new_page(self, *, block_cookies: bool = False, allow_origins: tuple = ()) -> Page:
+        if allow_origins:
+            raise NotSupported(
+                "MiniBrowser's cookie policy is one switch for every site (always, never, "
+                "no-third-party): WebKitGTK offers no per-site cookie exceptions"
+            )
+        driver = await asyncio.to_thread(self._new_driver, block_cookies)
+        self._drivers.add(driver)
+        return WebKitPage(self, driver)
+
+    async def close(self) -> None:
+        try:
+            for driver in list(self._drivers):
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(driver.quit)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._xvfb.pid, signal.SIGTERM)
+            await asyncio.to_thread(self._xvfb.wait)

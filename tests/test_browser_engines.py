@@ -1,0 +1,153 @@
+"""The lab's browser interface in each of its three engines (sessionlab.lab.browser)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from flask import Flask, make_response, request
+from sessionlab.lab.bench import Bench
+from sessionlab.lab.browser import (
+    ENGINES,
+    EngineMissing,
+    JavaScriptError,
+    NotSupported,
+    find_executable,
+    open_browser,
+)
+from sessionlab.lab.registry import registered_app
+
+
+def _sample():
+    yield "two pages", create_two_pages()
+
+
+@registered_app("test_browser_engines.two_pages", sample=_sample)
+def create_two_pages() -> Flask:
+    """``/`` sets a cookie and submits a form to ``/landed`` by itself; ``/landed`` echoes."""
+    app = Flask("two_pages")
+
+    @app.get("/")
+    def start():
+        response = make_response(
+            '<!doctype html><title>start</title><form id="f" method="post" action="/landed">'
+            '<input name="x" value="1"></form><script>document.getElementById("f").submit()'
+            "</script>"
+        )
+        response.set_cookie("probe", "1", httponly=True, secure=True, samesite="Strict")
+        return response
+
+    @app.post("/landed")
+    def landed():
+        cookie = request.cookies.get("probe", "(none)")
+        return f'<!doctype html><title>landed</title><p id="seen">{cookie}</p>'
+
+    return app
+
+
+async def _exercise(engine: str) -> dict:
+    bench = Bench()
+    try:
+        server = bench.serve(create_two_pages(), https=True)
+        browser = await bench.browser(engine)
+        assert await bench.browser(engine) is browser, "started once, reused"
+        page = await browser.new_page()
+        # The page moves on by itself: the wait is for the load of /landed, an event.
+        landed = await page.goto(f"{server.url}/", until=lambda url: url.endswith("/landed"))
+        await page.wait_for("#seen")
+        seen = await page.text("#seen")
+        cookies = await page.cookies()
+        try:
+            await page.evaluate("() => { throw new TypeError('on purpose'); }")
+            error = None
+        except JavaScriptError as caught:
+            error = str(caught)
+        await page.close()
+        blocked = await browser.new_page(block_cookies=True)
+        await blocked.goto(f"{server.url}/", until=lambda url: url.endswith("/landed"))
+        blocked_cookies = await blocked.cookies()
+        await blocked.close()
+        return {
+            "engine": browser.engine,
+            "label": browser.label,
+            "version": browser.version,
+            "landed": landed,
+            "seen": seen,
+            "cookies": [(c.name, c.http_only, c.secure, c.same_site) for c in cookies],
+            "error": error,
+            "blocked cookies": blocked_cookies,
+            "sum": await _sum(browser),
+        }
+    finally:
+        await bench.close()
+
+
+async def _sum(browser) -> int:
+    page = await browser.new_page()
+    try:
+        return await page.evaluate("(a, b) => Promise.resolve(a + b)", 2, 3)
+    finally:
+        await page.close()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_engine_opens_reports_its_version_and_waits_on_a_load(engine):
+    result = asyncio.run(_exercise(engine))
+    assert result["engine"] == engine
+    assert re.fullmatch(r"\d+(\.\d+)+", result["version"]), result["version"]
+    assert result["label"].split(" ")[-1] in result["version"]
+    assert result["landed"].endswith("/landed")
+    assert result["seen"] == "1", "the Strict cookie went with the same-site POST"
+    assert [c[:3] for c in result["cookies"]] == [("probe", True, True)]
+    assert result["cookies"][0][3].lower() == "strict"
+    assert result["error"] == "TypeError: on purpose"
+    assert result["blocked cookies"] == [], "the engine's own setting blocked the cookie"
+    assert result["sum"] == 5
+
+
+def test_a_missing_engine_is_a_clear_error_naming_its_package(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("SESSIONLAB_FIREFOX", raising=False)
+    with pytest.raises(EngineMissing, match="apt-get install firefox-esr"):
+        find_executable("firefox")
+    monkeypatch.setenv("SESSIONLAB_FIREFOX", "/nonexistent/firefox")
+    with pytest.raises(EngineMissing, match="SESSIONLAB_FIREFOX=/nonexistent/firefox"):
+        asyncio.run(open_browser("firefox").__aenter__())
+    monkeypatch.setenv("SESSIONLAB_WEBKIT_DRIVER", "/nonexistent/WebKitWebDriver")
+    with pytest.raises(EngineMissing, match="WebKitWebDriver"):
+        asyncio.run(open_browser("webkit").__aenter__())
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="engine must be one of"):
+        asyncio.run(open_browser("netscape").__aenter__())
+
+
+def test_webkit_says_it_has_no_per_site_exceptions():
+    async def run():
+        async with open_browser("webkit") as browser:
+            await browser.new_page(block_cookies=True, allow_origins=("https://127.0.0.1:1",))
+
+    with pytest.raises(NotSupported, match="no per-site cookie exceptions"):
+        asyncio.run(run())
+
+
+def test_only_webkit_refuses_a_secure_cookie_over_plain_http_on_loopback():
+    """Why the browser chapters serve their apps over HTTPS (``bench.serve(app, https=True)``)."""
+
+    async def run() -> dict:
+        bench = Bench()
+        try:
+            server = bench.serve(create_two_pages())  # plain http on 127.0.0.1
+            kept = {}
+            for browser in await bench.browsers():
+                page = await browser.new_page()
+                await page.goto(f"{server.url}/", until=lambda url: url.endswith("/landed"))
+                kept[browser.engine] = [c.name for c in await page.cookies()]
+                await page.close()
+            return kept
+        finally:
+            await bench.close()
+
+    assert asyncio.run(run()) == {"chromium": ["probe"], "firefox": ["probe"], "webkit": []}
