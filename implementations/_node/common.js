@@ -1,0 +1,134 @@
+// What every Node implementation under the checklist shares, none of it the library under test:
+// the demo users and their password check, the login throttle a careful configuration adds, the
+// settings read from the environment, and Node's own HTTP server with bounds on what one client
+// may cost. Node builtins only, so each implementation's folder pins only its library.
+import crypto from "node:crypto";
+import http from "node:http";
+
+/** PORT, CONFIG, TIMEOUTS=short, REDIS_URL, as the contract (notes/contract.md) names them. */
+export const env = {
+  port: Number(process.env.PORT ?? 0),
+  config: process.env.CONFIG ?? "defaults",
+  short: process.env.TIMEOUTS === "short",
+  redisUrl: process.env.REDIS_URL,
+};
+
+/** name -> [password, role]: demo passwords, never reuse. */
+export const DEMO_USERS = {
+  alice: ["correct horse", "user"], root: ["root password", "admin"],
+  carol: ["carol password", "user"], dave: ["dave password", "user"],
+  erin: ["erin password", "user"], frank: ["frank password", "user"],
+};
+
+const hash = (password, salt) =>
+  new Promise((resolve, reject) =>
+    crypto.pbkdf2(password, salt, 20000, 32, "sha256", (err, key) =>
+      err ? reject(err) : resolve(key)));
+
+/** The app's own users table (each library leaves users to the app): password hashes, role and
+ * a disabled flag. ``check`` hashes even for an unknown name, so both cost the same. */
+export class Users {
+  static async create() {
+    const users = new Users();
+    for (const [name, [password, role]] of Object.entries(DEMO_USERS)) {
+      await users.setPassword(name, password, role);
+    }
+    return users;
+  }
+
+  constructor() {
+    this.table = new Map();
+    this.dummy = { salt: "0".repeat(32), hash: Buffer.alloc(32) };
+  }
+
+  async setPassword(name, password, role = this.table.get(name)?.role) {
+    const salt = crypto.randomBytes(16).toString("hex");
+    const old = this.table.get(name) ?? { disabled: false };
+    this.table.set(name, { ...old, role, salt, hash: await hash(String(password), salt) });
+  }
+
+  /** The user's record if ``password`` is theirs and the account is enabled, else null. */
+  async check(name, password) {
+    const user = typeof name === "string" ? this.table.get(name) : undefined;
+    const record = user ?? this.dummy;
+    const ok = crypto.timingSafeEqual(await hash(String(password ?? ""), record.salt), record.hash);
+    return ok && user && !user.disabled ? { name, ...user } : null;
+  }
+
+  get(name) {
+    const user = typeof name === "string" ? this.table.get(name) : undefined;
+    return user && !user.disabled ? { name, ...user } : null;
+  }
+
+  disable(name) {
+    const user = this.table.get(name);
+    if (user) user.disabled = true;
+    return Boolean(user);
+  }
+}
+
+/** Five failed logins per user name in 15 minutes, then 429 until they age out. */
+export class Throttle {
+  constructor({ limit = 5, window = 900 } = {}) {
+    Object.assign(this, { limit, window, failures: new Map() });
+  }
+
+  recent(name) {
+    const now = Date.now() / 1000;
+    const times = (this.failures.get(name) ?? []).filter((t) => now - t < this.window);
+    this.failures.set(name, times);
+    return times;
+  }
+
+  blocked(name) {
+    return this.recent(name).length >= this.limit;
+  }
+
+  fail(name) {
+    this.recent(name).push(Date.now() / 1000);
+  }
+
+  succeed(name) {
+    this.failures.delete(name);
+  }
+}
+
+/** Idle and absolute timeouts in seconds: the short ones with TIMEOUTS=short, else 30 min / 8 h. */
+export const timeouts = () => (env.short ? { idle: 1, absolute: 2 } : { idle: 1800, absolute: 8 * 3600 });
+
+/** Node's HTTP server on 127.0.0.1 with bounds (a Host header that is no host gets a 400): 8 KiB of headers (431 above), 5 s to send
+ * them, 10 s for the whole request, 100 connections; stopped on SIGTERM or SIGINT. */
+export function serve(handler, { port = env.port, onClose = async () => {} } = {}) {
+  const server = http.createServer({ maxHeaderSize: 8192 }, (req, res) => {
+    try {
+      new URL(`http://${req.headers.host ?? "127.0.0.1"}/`); // libraries build URLs from it
+    } catch {
+      res.writeHead(400, { "Content-Type": "application/json" }).end('{"error":400}');
+      return;
+    }
+    handler(req, res);
+  });
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10000;
+  server.keepAliveTimeout = 5000;
+  server.maxConnections = 100;
+  server.listen(port, "127.0.0.1", () => {
+    console.log(`listening on http://127.0.0.1:${server.address().port} (${env.config})`);
+  });
+  const stop = () => server.close(() => onClose().finally(() => process.exit(0)));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  return server;
+}
+
+/** Express's last error handler: a client's error (bad JSON, a body too large) keeps its 4xx,
+ * anything else is a 500 without details. */
+export function expressErrors(err, req, res, next) {
+  if (res.headersSent) return next(err);
+  const status = err.status ?? err.statusCode ?? 500;
+  res.status(status >= 400 && status < 600 ? status : 500).json({ error: status });
+}
+
+/** A string form field, or null (missing, repeated, or not text). */
+export const field = (body, name) =>
+  body && typeof body[name] === "string" ? body[name] : null;
