@@ -96,7 +96,7 @@ def start(folder: Path, config: str, port: int, short: bool, redis_url: str, com
         "CONFIG": config,
         "TIMEOUTS": "short" if short else "",
         "REDIS_URL": redis_url,
-        "NODE_ENV": "production" if config != "defaults" else "",
+        "NODE_ENV": "production" if config == "recommended" else "",
     }
     log = open(folder / f".server-{config}-{short}.log", "w")  # noqa: SIM115
     return subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -105,15 +105,23 @@ def start(folder: Path, config: str, port: int, short: bool, redis_url: str, com
 def adapter_for(spec: dict, config: str, ports: tuple[int, int]) -> Adapter:
     fields = {**spec.get("adapter", {}), **spec["configurations"][config]}
     options = {k: v for k, v in fields.items() if k in ADAPTER_FIELDS}
+    if options.get("csrf") == "none":  # no token: the checklist then sends none
+        options.update(csrf="login-json", csrf_path=None)
     for path in PATHS:  # a route absent from checklist.toml is one the library cannot offer
         options.setdefault(path, fields.get(path))
     name = f"{spec['name']} {config}"
-    short = Adapter(name=name, base_url=f"http://127.0.0.1:{ports[1]}", users=DEMO_USERS, **options)
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    # send_origin: the Origin a browser sends with every POST (the checklist's client sends none)
+    origin = [{"Origin": url} if fields.get("send_origin") else {} for url in urls]
+    short = Adapter(
+        name=name, base_url=urls[1], users=DEMO_USERS, extra_headers=origin[1], **options
+    )
     return Adapter(
         name=name,
-        base_url=f"http://127.0.0.1:{ports[0]}",
+        base_url=urls[0],
         users=DEMO_USERS,
         short_timeouts=short,
+        extra_headers=origin[0],
         **options,
     )
 
