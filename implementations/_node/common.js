@@ -132,3 +132,57 @@ export function expressErrors(err, req, res, next) {
 /** A string form field, or null (missing, repeated, or not text). */
 export const field = (body, name) =>
   body && typeof body[name] === "string" ? body[name] : null;
+
+/** The server-side state a careful user adds to a self-contained session (a sealed cookie, a
+ * JWE, a JWT): one Redis key per login, which carries the idle timeout, and one version per
+ * user, which ends all of a user's logins at once. Checking it costs a GETEX and a GET per
+ * request: a server-side session with extra steps. ``redis`` is a node-redis v5+ client. */
+export class LoginStore {
+  constructor(redis, prefix, { idle, absolute }) {
+    Object.assign(this, { redis, prefix, idle, absolute });
+  }
+
+  /** A new login of ``name``: the claims to put in the credential. */
+  async open(name) {
+    const sid = crypto.randomUUID();
+    const ver = Number((await this.redis.get(`${this.prefix}ver:${name}`)) ?? 0);
+    await this.redis.set(`${this.prefix}sid:${sid}`, name, { PX: this.idle * 1000 });
+    return { sid, authAt: Date.now() / 1000, ver };
+  }
+
+  /** Is the login these claims name still live? Refreshes its idle window. */
+  async live(name, { sid, authAt, ver } = {}) {
+    if (typeof sid !== "string" || !(Date.now() / 1000 - authAt <= this.absolute)) return false;
+    const [owner, current] = await Promise.all([
+      this.redis.getEx(`${this.prefix}sid:${sid}`, { type: "PX", value: this.idle * 1000 }),
+      this.redis.get(`${this.prefix}ver:${name}`),
+    ]);
+    return owner === name && Number(current ?? 0) === ver;
+  }
+
+  close(sid) {
+    return typeof sid === "string" ? this.redis.del(`${this.prefix}sid:${sid}`) : null;
+  }
+
+  endAll(name) {
+    return this.redis.incr(`${this.prefix}ver:${name}`);
+  }
+}
+
+/** Refuse a state-changing request another site sent: a browser marks it with
+ * ``Sec-Fetch-Site: cross-site`` or an ``Origin`` that is not this host. */
+export function sameOrigin(req, res, next) {
+  const origin = req.headers.origin;
+  let foreign = req.headers["sec-fetch-site"] === "cross-site" || origin === "null";
+  if (origin && origin !== "null") {
+    try {
+      foreign ||= new URL(origin).host !== req.headers.host;
+    } catch {
+      foreign = true; // an Origin that is no URL
+    }
+  }
+  if (req.method !== "GET" && req.method !== "HEAD" && foreign) {
+    return res.status(403).json({ error: 403 });
+  }
+  next();
+}

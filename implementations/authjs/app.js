@@ -10,40 +10,20 @@ import { CredentialsSignin, ExpressAuth, getSession } from "@auth/express";
 import Credentials from "@auth/express/providers/credentials";
 import express from "express";
 import { createClient } from "redis";
-import { Throttle, Users, env, expressErrors, field, serve, timeouts } from "../_node/common.js";
+import { LoginStore, Throttle, Users, env, expressErrors, field, serve, timeouts } from "../_node/common.js";
 
 const recommended = env.config === "recommended";
 const { idle, absolute } = timeouts();
 const users = await Users.create();
 const throttle = new Throttle();
 const redis = recommended ? await createClient({ url: env.redisUrl }).connect() : null;
-const now = () => Date.now() / 1000; // seconds, with milliseconds
-const prefix = `authjs:${env.port}:`;
 
 class Throttled extends CredentialsSignin {
   code = "throttled";
 }
 
-// --- the store a careful user adds (recommended): one key per login, one version per user -------
-const store = {
-  async open(token) {
-    token.sid = crypto.randomUUID();
-    token.authAt = now();
-    token.ver = Number((await redis.get(`${prefix}ver:${token.name}`)) ?? 0);
-    await redis.set(`${prefix}sid:${token.sid}`, token.name, { PX: idle * 1000 });
-  },
-  /** Still valid? Refreshes the idle window (GETEX) and compares the user's version. */
-  async live(token) {
-    if (typeof token.sid !== "string" || now() - token.authAt > absolute) return false;
-    const [owner, ver] = await Promise.all([
-      redis.getEx(`${prefix}sid:${token.sid}`, { type: "PX", value: idle * 1000 }),
-      redis.get(`${prefix}ver:${token.name}`),
-    ]);
-    return owner === token.name && Number(ver ?? 0) === token.ver;
-  },
-  close: (sid) => redis.del(`${prefix}sid:${sid}`),
-  endAll: (name) => redis.incr(`${prefix}ver:${name}`),
-};
+// The store a careful user adds (recommended): one key per login, one version per user.
+const store = recommended ? new LoginStore(redis, `authjs:${env.port}:`, { idle, absolute }) : null;
 
 export const authConfig = {
   secret: crypto.randomBytes(32).toString("hex"),
@@ -74,12 +54,12 @@ export const authConfig = {
     async jwt({ token, user }) {
       if (user) {
         token.role = user.role;
-        if (recommended) await store.open(token);
+        if (recommended) Object.assign(token, await store.open(token.name));
         return token;
       }
       if (!recommended) return token;
       const account = users.get(token.name); // disabled accounts end here
-      if (!account || !(await store.live(token))) return null; // null: Auth.js drops the session
+      if (!account || !(await store.live(token.name, token))) return null; // null: Auth.js drops the session
       token.role = account.role; // a role change takes effect on the next read
       return token;
     },

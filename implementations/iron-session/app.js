@@ -1,0 +1,148 @@
+// iron-session: the session sealed (encrypted and signed) into the cookie, on Express with
+// getIronSession(req, res, options) as its README shows. CONFIG=defaults is the README's usage
+// with its default options; CONFIG=recommended adds what a careful user adds: a server-side
+// record per login checked on every read (Redis: idle and absolute timeouts, logout, a version
+// per user for log out everywhere), a __Host- cookie that ends with the browser, an Origin check
+// and a login throttle. iron-session itself has no CSRF, revocation or throttling feature.
+import crypto from "node:crypto";
+import express from "express";
+import { getIronSession } from "iron-session";
+import { createClient } from "redis";
+import {
+  LoginStore, Throttle, Users, env, expressErrors, field, sameOrigin, serve, timeouts,
+} from "../_node/common.js";
+
+const recommended = env.config === "recommended";
+const { idle, absolute } = timeouts();
+const users = await Users.create();
+const throttle = new Throttle();
+const redis = recommended ? await createClient({ url: env.redisUrl }).connect() : null;
+const store = recommended ? new LoginStore(redis, `iron:${env.port}:`, { idle, absolute }) : null;
+
+const password = crypto.randomBytes(32).toString("hex"); // >= 32 characters, as required
+const options = recommended
+  ? {
+      password,
+      cookieName: "__Host-iron-session",
+      // maxAge undefined: a cookie that ends with the browser. iron-session then seals with
+      // ttl 0 (no expiry in the seal): the store's record is what ends the session.
+      cookieOptions: { maxAge: undefined, secure: true, httpOnly: true, sameSite: "lax", path: "/" },
+    }
+  : {
+      password,
+      cookieName: "iron-session",
+      // README defaults: ttl 14 days, cookie Max-Age ttl - 60 s. With TIMEOUTS=short the seal's
+      // ttl is 1 s and the cookie's Max-Age 1 s (the default, ttl - 60, would delete it at once).
+      ...(env.short ? { ttl: idle, cookieOptions: { maxAge: idle } } : {}),
+    };
+
+const app = express();
+app.disable("x-powered-by");
+app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 20 }));
+if (recommended) {
+  app.use(sameOrigin);
+  app.use((req, res, next) => {
+    res.set("Cache-Control", "no-store");
+    next();
+  });
+}
+app.use(async (req, res, next) => {
+  res.locals.session = await getIronSession(req, res, options);
+  next();
+});
+
+async function signIn(session, name) {
+  if (recommended) {
+    await store.close(session.sid); // re-login ends the login this browser had
+    Object.assign(session, await store.open(name));
+  }
+  session.username = name;
+  session.isLoggedIn = true;
+  await session.save();
+}
+
+async function current(req, res, next) {
+  const session = res.locals.session;
+  const user = session.isLoggedIn ? users.get(session.username) : null;
+  if (!user || (recommended && !(await store.live(user.name, session)))) {
+    return res.status(401).json({ error: 401 });
+  }
+  res.locals.user = user;
+  next();
+}
+
+app.post("/login", async (req, res) => {
+  const name = field(req.body, "username");
+  if (recommended && throttle.blocked(name)) return res.status(429).json({ error: 429 });
+  const user = await users.check(name, field(req.body, "password"));
+  if (!user) {
+    throttle.fail(name);
+    return res.status(401).json({ error: 401 });
+  }
+  throttle.succeed(name);
+  await signIn(res.locals.session, user.name);
+  res.json({ user: user.name });
+});
+
+app.get("/me", current, (req, res) => res.json({ user: res.locals.user.name, role: res.locals.user.role }));
+
+app.post("/transfer", current, (req, res) => res.json({ transferred: field(req.body, "amount") ?? "0" }));
+
+app.post("/logout", current, async (req, res) => {
+  if (recommended) await store.close(res.locals.session.sid);
+  res.locals.session.destroy(); // "only removes the cookie" (README)
+  res.json({ logged_out: true });
+});
+
+app.post("/elevate", current, async (req, res) => {
+  if (!(await users.check(res.locals.user.name, field(req.body, "password")))) {
+    return res.status(401).json({ error: 401 });
+  }
+  res.locals.session.elevated = true;
+  await signIn(res.locals.session, res.locals.user.name); // a new seal (and, recommended, a new login)
+  res.json({ elevated: true });
+});
+
+app.post("/password", current, async (req, res) => {
+  const name = res.locals.user.name;
+  const next = field(req.body, "new");
+  if (!next || !(await users.check(name, field(req.body, "old")))) {
+    return res.status(401).json({ error: 401 });
+  }
+  await users.setPassword(name, next);
+  if (recommended && field(req.body, "end_other_sessions") === "1") {
+    await store.endAll(name);
+    await signIn(res.locals.session, name);
+  }
+  res.json({ changed: true });
+});
+
+const admin = (req, res, next) =>
+  res.locals.user.role === "admin" ? next() : res.status(403).json({ error: 403 });
+const target = (req) => users.get(field(req.body, "user"))?.name;
+
+app.post("/admin/disable", current, admin, (req, res) => {
+  const name = target(req);
+  if (!name) return res.status(404).json({ error: 404 });
+  users.disable(name);
+  res.json({ disabled: name });
+});
+
+if (recommended) {
+  app.post("/logout-everywhere", current, async (req, res) => {
+    await store.endAll(res.locals.user.name);
+    res.locals.session.destroy();
+    res.json({ logged_out_everywhere: true });
+  });
+  app.post("/admin/end-sessions", current, admin, async (req, res) => {
+    const name = target(req);
+    if (!name) return res.status(404).json({ error: 404 });
+    await store.endAll(name);
+    res.json({ ended: name });
+  });
+}
+
+app.use((req, res) => res.status(404).json({ error: 404 }));
+app.use(expressErrors);
+
+serve(app, { onClose: async () => redis?.quit() });
