@@ -99,6 +99,19 @@ export const timeouts = () => (env.short ? { idle: 1, absolute: 2 } : { idle: 18
 /** Node's HTTP server on 127.0.0.1 with bounds (a Host header that is no host gets a 400): 8 KiB of headers (431 above), 5 s to send
  * them, 10 s for the whole request, 100 connections; stopped on SIGTERM or SIGINT. */
 export function serve(handler, { port = env.port, onClose = async () => {} } = {}) {
+  const server = boundedServer(handler);
+  server.listen(port, "127.0.0.1", () => {
+    console.log(`listening on http://127.0.0.1:${server.address().port} (${env.config})`);
+  });
+  const stop = () => server.close(() => onClose().finally(() => process.exit(0)));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  return server;
+}
+
+/** The server :func:`serve` listens with, for a framework that listens itself (Fastify's
+ * serverFactory). */
+export function boundedServer(handler) {
   const server = http.createServer({ maxHeaderSize: 8192 }, (req, res) => {
     try {
       new URL(`http://${req.headers.host ?? "127.0.0.1"}/`); // libraries build URLs from it
@@ -112,12 +125,6 @@ export function serve(handler, { port = env.port, onClose = async () => {} } = {
   server.requestTimeout = 10000;
   server.keepAliveTimeout = 5000;
   server.maxConnections = 100;
-  server.listen(port, "127.0.0.1", () => {
-    console.log(`listening on http://127.0.0.1:${server.address().port} (${env.config})`);
-  });
-  const stop = () => server.close(() => onClose().finally(() => process.exit(0)));
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
   return server;
 }
 
@@ -169,20 +176,22 @@ export class LoginStore {
   }
 }
 
-/** Refuse a state-changing request another site sent: a browser marks it with
+/** Did another site send this state-changing request? A browser marks one with
  * ``Sec-Fetch-Site: cross-site`` or an ``Origin`` that is not this host. */
+export function foreign(method, headers) {
+  if (method === "GET" || method === "HEAD") return false;
+  const origin = headers.origin;
+  if (headers["sec-fetch-site"] === "cross-site" || origin === "null") return true;
+  if (!origin) return false;
+  try {
+    return new URL(origin).host !== headers.host;
+  } catch {
+    return true; // an Origin that is no URL
+  }
+}
+
+/** Express middleware: 403 for a request :func:`foreign` refuses. */
 export function sameOrigin(req, res, next) {
-  const origin = req.headers.origin;
-  let foreign = req.headers["sec-fetch-site"] === "cross-site" || origin === "null";
-  if (origin && origin !== "null") {
-    try {
-      foreign ||= new URL(origin).host !== req.headers.host;
-    } catch {
-      foreign = true; // an Origin that is no URL
-    }
-  }
-  if (req.method !== "GET" && req.method !== "HEAD" && foreign) {
-    return res.status(403).json({ error: 403 });
-  }
+  if (foreign(req.method, req.headers)) return res.status(403).json({ error: 403 });
   next();
 }

@@ -29,6 +29,9 @@ from sessionlab.chapters.sessions_done_right import (
     run_checklist,
 )
 from sessionlab.lab.redis_service import redis_server
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bearer_check  # noqa: E402
 from sessionlab.lab.servers import free_port, wait_for_port
 from sessionlab.recommended.frameworks.common import DEMO_USERS
 
@@ -113,6 +116,9 @@ def adapter_for(spec: dict, config: str, ports: tuple[int, int]) -> Adapter:
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     # send_origin: the Origin a browser sends with every POST (the checklist's client sends none)
     origin = [{"Origin": url} if fields.get("send_origin") else {} for url in urls]
+    # behind_tls_proxy: the app trusts a loopback proxy's X-Forwarded-Proto, as deployed
+    for headers in origin:
+        headers.update({"X-Forwarded-Proto": "https"} if fields.get("behind_tls_proxy") else {})
     short = Adapter(
         name=name, base_url=urls[1], users=DEMO_USERS, extra_headers=origin[1], **options
     )
@@ -151,7 +157,13 @@ async def main(folder: Path) -> None:
                     wait_for_port(port, timeout=60)
                 adapter = adapter_for(spec, config, ports)
                 started = time.monotonic()
-                results = await run_checklist(adapter)
+                if spec["adapter"].get("transport") == "bearer":
+                    field = spec["adapter"].get("token_field", "access_token")
+                    results = bearer_check.run(adapter, field)
+                    lines += ["(Bearer transport: `_node/bearer_check.py`, the checklist's items "
+                              "by hand; the checklist's own client keeps cookies only.)", ""]
+                else:
+                    results = await run_checklist(adapter)
                 took = time.monotonic() - started
                 lines += [f"## {config}", "", spec["configurations"][config]["description"], ""]
                 lines += [f"Checklist time: {took:.1f} s.", "", "| item | result | evidence |"]
@@ -160,11 +172,12 @@ async def main(folder: Path) -> None:
                 counts = {r.status: sum(x.status == r.status for x in results) for r in results}
                 lines += ["", "Totals: " + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
                 hostile = [(what, raw_status(ports[0], req)) for what, req in HOSTILE]
-                still = Client(adapter).request("GET", adapter.protected_path).status_code
+                still = raw_status(ports[0], b"GET /me HTTP/1.1\r\nHost: x\r\n\r\n")
                 lines += ["Hostile requests (raw socket, status line):", ""]
                 lines += [f"- {what}: {status}" for what, status in hostile]
                 lines += [f"- afterwards GET {adapter.protected_path}: {still}", ""]
-                if config != "defaults" or spec["start"].get("needs_redis"):
+                bearer = spec["adapter"].get("transport") == "bearer"
+                if not bearer and (config != "defaults" or spec["start"].get("needs_redis")):
                     redis_client.flushall()
                     counts = redis_commands(adapter, redis_client)
                     text = ", ".join(f"{k} {v:g}" for k, v in sorted(counts.items())) or "none"

@@ -51,19 +51,23 @@ app.use(async (req, res, next) => {
   next();
 });
 
-async function signIn(session, name) {
+async function signIn(session, name, role) {
   if (recommended) {
     await store.close(session.sid); // re-login ends the login this browser had
     Object.assign(session, await store.open(name));
   }
   session.username = name;
+  session.role = role;
   session.isLoggedIn = true;
   await session.save();
 }
 
 async function current(req, res, next) {
   const session = res.locals.session;
-  const user = session.isLoggedIn ? users.get(session.username) : null;
+  // defaults: who and what role, as sealed at login (the README's examples read the session);
+  // recommended: the users table (a disabled account ends here) and the login's record.
+  const user = !session.isLoggedIn ? null
+    : recommended ? users.get(session.username) : { name: session.username, role: session.role };
   if (!user || (recommended && !(await store.live(user.name, session)))) {
     return res.status(401).json({ error: 401 });
   }
@@ -80,7 +84,7 @@ app.post("/login", async (req, res) => {
     return res.status(401).json({ error: 401 });
   }
   throttle.succeed(name);
-  await signIn(res.locals.session, user.name);
+  await signIn(res.locals.session, user.name, user.role);
   res.json({ user: user.name });
 });
 
@@ -99,7 +103,7 @@ app.post("/elevate", current, async (req, res) => {
     return res.status(401).json({ error: 401 });
   }
   res.locals.session.elevated = true;
-  await signIn(res.locals.session, res.locals.user.name); // a new seal (and, recommended, a new login)
+  await signIn(res.locals.session, res.locals.user.name, res.locals.user.role); // a new seal (and, recommended, a new login)
   res.json({ elevated: true });
 });
 
@@ -112,7 +116,7 @@ app.post("/password", current, async (req, res) => {
   await users.setPassword(name, next);
   if (recommended && field(req.body, "end_other_sessions") === "1") {
     await store.endAll(name);
-    await signIn(res.locals.session, name);
+    await signIn(res.locals.session, name, res.locals.user.role);
   }
   res.json({ changed: true });
 });
