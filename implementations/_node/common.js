@@ -60,6 +60,13 @@ export class Users {
     return user && !user.disabled ? { name, ...user } : null;
   }
 
+  /** The contract's password change: ``old`` must be ``name``'s password; true if changed. */
+  async change(name, { old, new: next }) {
+    if (typeof next !== "string" || !next || !(await this.check(name, old))) return false;
+    await this.setPassword(name, next);
+    return true;
+  }
+
   disable(name) {
     const user = this.table.get(name);
     if (user) user.disabled = true;
@@ -194,4 +201,59 @@ export function foreign(method, headers) {
 export function sameOrigin(req, res, next) {
   if (foreign(req.method, req.headers)) return res.status(403).json({ error: 403 });
   next();
+}
+
+/** A login form checked against ``users``, throttled when ``throttled``: the status the contract
+ * wants (429, 401 or 200) and, on 200, the user. */
+export async function attempt({ users, throttle, throttled }, name, password) {
+  if (throttled && throttle.blocked(name)) return { status: 429 };
+  const user = await users.check(name, password);
+  if (!user) {
+    throttle.fail(name);
+    return { status: 401 };
+  }
+  throttle.succeed(name);
+  return { status: 200, user };
+}
+
+/** Express middleware for the admin routes: 403 unless the signed-in user (``res.locals.user``,
+ * a name or a record) is an admin in the users table, 404 unless the form's ``user`` names an
+ * enabled account, which it puts in ``res.locals.target``. */
+export function adminTarget(users) {
+  return (req, res, next) => {
+    const me = res.locals.user;
+    if (users.get(typeof me === "string" ? me : me?.name)?.role !== "admin") {
+      return res.status(403).json({ error: 403 });
+    }
+    res.locals.target = users.get(field(req.body, "user"))?.name;
+    if (!res.locals.target) return res.status(404).json({ error: 404 });
+    next();
+  };
+}
+
+/** Express handler: flag the target account disabled. */
+export const disableRoute = (users) => (req, res) => {
+  users.disable(res.locals.target);
+  res.json({ disabled: res.locals.target });
+};
+
+/** Express handler: end every session of the target through ``endAll(name)``. */
+export const endSessionsRoute = (endAll) => async (req, res) => {
+  await endAll(res.locals.target);
+  res.json({ ended: res.locals.target });
+};
+
+/** What every app sets up first: the configuration, its timeouts, the users, the throttle and,
+ * in the recommended configuration, Redis (``createClient`` from the app's own node-redis) and
+ * a :class:`LoginStore` whose keys start with ``prefix``. */
+export async function setUp({ createClient, prefix }) {
+  const recommended = env.config === "recommended";
+  const { idle, absolute } = timeouts();
+  const redis = recommended ? await createClient({ url: env.redisUrl }).connect() : null;
+  return {
+    recommended, idle, absolute, redis,
+    users: await Users.create(),
+    throttle: new Throttle(),
+    store: recommended ? new LoginStore(redis, `${prefix}:${env.port}:`, { idle, absolute }) : null,
+  };
 }

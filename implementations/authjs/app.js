@@ -10,20 +10,16 @@ import { CredentialsSignin, ExpressAuth, getSession } from "@auth/express";
 import Credentials from "@auth/express/providers/credentials";
 import express from "express";
 import { createClient } from "redis";
-import { LoginStore, Throttle, Users, env, expressErrors, field, serve, timeouts } from "../_node/common.js";
+import {
+  adminTarget, attempt, disableRoute, endSessionsRoute, env, expressErrors, field, serve, setUp,
+} from "../_node/common.js";
 
-const recommended = env.config === "recommended";
-const { idle, absolute } = timeouts();
-const users = await Users.create();
-const throttle = new Throttle();
-const redis = recommended ? await createClient({ url: env.redisUrl }).connect() : null;
+// The store a careful user adds (recommended): one key per login, one version per user.
+const { recommended, idle, users, throttle, redis, store } = await setUp({ createClient, prefix: "authjs" });
 
 class Throttled extends CredentialsSignin {
   code = "throttled";
 }
-
-// The store a careful user adds (recommended): one key per login, one version per user.
-const store = recommended ? new LoginStore(redis, `authjs:${env.port}:`, { idle, absolute }) : null;
 
 export const authConfig = {
   secret: crypto.randomBytes(32).toString("hex"),
@@ -33,15 +29,11 @@ export const authConfig = {
     Credentials({
       credentials: { username: {}, password: {} },
       async authorize(credentials) {
+        const login = { users, throttle, throttled: recommended };
         const name = field(credentials, "username");
-        if (recommended && throttle.blocked(name)) throw new Throttled();
-        const user = await users.check(name, field(credentials, "password"));
-        if (!user) {
-          throttle.fail(name);
-          return null;
-        }
-        throttle.succeed(name);
-        return { id: user.name, name: user.name, role: user.role };
+        const { status, user } = await attempt(login, name, field(credentials, "password"));
+        if (status === 429) throw new Throttled();
+        return user ? { id: user.name, name: user.name, role: user.role } : null;
       },
     }),
   ],
@@ -159,29 +151,16 @@ app.post("/elevate", current, async (req, res) => {
 
 app.post("/password", current, async (req, res) => {
   const name = res.locals.user;
-  const next = field(req.body, "new");
-  if (!next || !(await users.check(name, field(req.body, "old")))) {
-    return res.status(401).json({ error: 401 });
-  }
-  await users.setPassword(name, next);
+  if (!(await users.change(name, req.body))) return res.status(401).json({ error: 401 });
   if (recommended && field(req.body, "end_other_sessions") === "1") {
     await store.endAll(name);
-    const status = await signIn(req, res, name, next); // this device signs in again
+    const status = await signIn(req, res, name, req.body.new); // this device signs in again
     if (status !== 200) return res.status(status).json({ error: status });
   }
   res.json({ changed: true });
 });
 
-const admin = (req, res, next) =>
-  users.get(res.locals.user)?.role === "admin" ? next() : res.status(403).json({ error: 403 });
-const target = (req) => users.get(field(req.body, "user"))?.name;
-
-app.post("/admin/disable", current, admin, (req, res) => {
-  const name = target(req);
-  if (!name) return res.status(404).json({ error: 404 });
-  users.disable(name);
-  res.json({ disabled: name });
-});
+app.post("/admin/disable", current, adminTarget(users), disableRoute(users));
 
 if (recommended) {
   app.post("/logout-everywhere", current, async (req, res) => {
@@ -189,12 +168,7 @@ if (recommended) {
     const { error } = await authAction(req, res, "signout", { csrfToken: csrfFrom(req) });
     res.status(error ? 403 : 200).json({ logged_out_everywhere: !error });
   });
-  app.post("/admin/end-sessions", current, admin, async (req, res) => {
-    const name = target(req);
-    if (!name) return res.status(404).json({ error: 404 });
-    await store.endAll(name);
-    res.json({ ended: name });
-  });
+  app.post("/admin/end-sessions", current, adminTarget(users), endSessionsRoute((name) => store.endAll(name)));
 }
 
 app.use((req, res) => res.status(404).json({ error: 404 }));

@@ -11,7 +11,7 @@ import fastifySession from "@fastify/session";
 import { RedisStore } from "connect-redis";
 import Fastify from "fastify";
 import { createClient } from "redis";
-import { Throttle, Users, boundedServer, env, foreign, timeouts } from "../_node/common.js";
+import { Throttle, Users, attempt, boundedServer, env, foreign, timeouts } from "../_node/common.js";
 
 const recommended = env.config === "recommended";
 const { idle, absolute } = timeouts();
@@ -89,14 +89,9 @@ async function endAll(name, except) {
 }
 
 app.post("/login", async (request, reply) => {
-  const name = field(request, "username");
-  if (recommended && throttle.blocked(name)) return reply.code(429).send({ error: 429 });
-  const user = await users.check(name, field(request, "password"));
-  if (!user) {
-    throttle.fail(name);
-    return reply.code(401).send({ error: 401 });
-  }
-  throttle.succeed(name);
+  const login = { users, throttle, throttled: recommended };
+  const { status, user } = await attempt(login, field(request, "username"), field(request, "password"));
+  if (!user) return reply.code(status).send({ error: status });
   await signIn(request, user.name);
   return { user: user.name };
 });

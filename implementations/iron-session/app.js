@@ -9,15 +9,11 @@ import express from "express";
 import { getIronSession } from "iron-session";
 import { createClient } from "redis";
 import {
-  LoginStore, Throttle, Users, env, expressErrors, field, sameOrigin, serve, timeouts,
+  adminTarget, attempt, disableRoute, endSessionsRoute, env, expressErrors, field, sameOrigin,
+  serve, setUp,
 } from "../_node/common.js";
 
-const recommended = env.config === "recommended";
-const { idle, absolute } = timeouts();
-const users = await Users.create();
-const throttle = new Throttle();
-const redis = recommended ? await createClient({ url: env.redisUrl }).connect() : null;
-const store = recommended ? new LoginStore(redis, `iron:${env.port}:`, { idle, absolute }) : null;
+const { recommended, idle, users, throttle, redis, store } = await setUp({ createClient, prefix: "iron" });
 
 const password = crypto.randomBytes(32).toString("hex"); // >= 32 characters, as required
 const options = recommended
@@ -76,14 +72,9 @@ async function current(req, res, next) {
 }
 
 app.post("/login", async (req, res) => {
-  const name = field(req.body, "username");
-  if (recommended && throttle.blocked(name)) return res.status(429).json({ error: 429 });
-  const user = await users.check(name, field(req.body, "password"));
-  if (!user) {
-    throttle.fail(name);
-    return res.status(401).json({ error: 401 });
-  }
-  throttle.succeed(name);
+  const login = { users, throttle, throttled: recommended };
+  const { status, user } = await attempt(login, field(req.body, "username"), field(req.body, "password"));
+  if (!user) return res.status(status).json({ error: status });
   await signIn(res.locals.session, user.name, user.role);
   res.json({ user: user.name });
 });
@@ -109,11 +100,7 @@ app.post("/elevate", current, async (req, res) => {
 
 app.post("/password", current, async (req, res) => {
   const name = res.locals.user.name;
-  const next = field(req.body, "new");
-  if (!next || !(await users.check(name, field(req.body, "old")))) {
-    return res.status(401).json({ error: 401 });
-  }
-  await users.setPassword(name, next);
+  if (!(await users.change(name, req.body))) return res.status(401).json({ error: 401 });
   if (recommended && field(req.body, "end_other_sessions") === "1") {
     await store.endAll(name);
     await signIn(res.locals.session, name, res.locals.user.role);
@@ -121,16 +108,7 @@ app.post("/password", current, async (req, res) => {
   res.json({ changed: true });
 });
 
-const admin = (req, res, next) =>
-  res.locals.user.role === "admin" ? next() : res.status(403).json({ error: 403 });
-const target = (req) => users.get(field(req.body, "user"))?.name;
-
-app.post("/admin/disable", current, admin, (req, res) => {
-  const name = target(req);
-  if (!name) return res.status(404).json({ error: 404 });
-  users.disable(name);
-  res.json({ disabled: name });
-});
+app.post("/admin/disable", current, adminTarget(users), disableRoute(users));
 
 if (recommended) {
   app.post("/logout-everywhere", current, async (req, res) => {
@@ -138,12 +116,7 @@ if (recommended) {
     res.locals.session.destroy();
     res.json({ logged_out_everywhere: true });
   });
-  app.post("/admin/end-sessions", current, admin, async (req, res) => {
-    const name = target(req);
-    if (!name) return res.status(404).json({ error: 404 });
-    await store.endAll(name);
-    res.json({ ended: name });
-  });
+  app.post("/admin/end-sessions", current, adminTarget(users), endSessionsRoute((name) => store.endAll(name)));
 }
 
 app.use((req, res) => res.status(404).json({ error: 404 }));
