@@ -24,7 +24,6 @@ from pathlib import Path
 
 from sessionlab.chapters.sessions_done_right import (
     Adapter,
-    Client,
     redis_commands,
     run_checklist,
 )
@@ -49,7 +48,7 @@ PATHS = [
 
 #: (what, raw request bytes); every answer must be a 4xx and the server must keep serving.
 HOSTILE = [
-    ("malformed cookie", b"GET /me HTTP/1.1\r\nHost: x\r\nCookie: =;;%%; a=\"\x7f\r\n\r\n"),
+    ("malformed cookie", b'GET /me HTTP/1.1\r\nHost: x\r\nCookie: =;;%%; a="\x7f\r\n\r\n'),
     ("non-ASCII header", "GET /me HTTP/1.1\r\nHost: x\r\nX-Name: caf\u00e9\r\n\r\n".encode()),
     ("non-ASCII cookie", "GET /me HTTP/1.1\r\nHost: x\r\nCookie: s=\u00e9\u00e9\r\n\r\n".encode()),
     ("headers of 20 KB", b"GET /me HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"),
@@ -71,7 +70,7 @@ HOSTILE = [
     (
         "malformed JSON",
         b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 5\r\n\r\n{\"a\":",
+        b'Content-Length: 5\r\n\r\n{"a":',
     ),
     ("bad Host", b"GET /me HTTP/1.1\r\nHost: [::zz\r\n\r\n"),
     ("bearer garbage", b"GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a.b.c\r\n\r\n"),
@@ -160,8 +159,11 @@ async def main(folder: Path) -> None:
                 if spec["adapter"].get("transport") == "bearer":
                     field = spec["adapter"].get("token_field", "access_token")
                     results = bearer_check.run(adapter, field)
-                    lines += ["(Bearer transport: `_node/bearer_check.py`, the checklist's items "
-                              "by hand; the checklist's own client keeps cookies only.)", ""]
+                    lines += [
+                        "(Bearer transport: `_node/bearer_check.py`, the checklist's items "
+                        "by hand; the checklist's own client keeps cookies only.)",
+                        "",
+                    ]
                 else:
                     results = await run_checklist(adapter)
                 took = time.monotonic() - started

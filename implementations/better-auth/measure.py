@@ -31,8 +31,13 @@ def app(**env):
         wait_for_port(port, timeout=60)
         url = f"http://127.0.0.1:{port}"
         yield Adapter(
-            name="better-auth", base_url=url, session_cookie="better-auth.session_token",
-            users=DEMO_USERS, csrf="login-json", csrf_path=None, extra_headers={"Origin": url},
+            name="better-auth",
+            base_url=url,
+            session_cookie="better-auth.session_token",
+            users=DEMO_USERS,
+            csrf="login-json",
+            csrf_path=None,
+            extra_headers={"Origin": url},
         )
     finally:
         proc.terminate()

@@ -28,8 +28,12 @@ def main() -> None:
     try:
         wait_for_port(port, timeout=30)
         adapter = Adapter(
-            name="iron", base_url=f"http://127.0.0.1:{port}", session_cookie="iron-session",
-            users=DEMO_USERS, csrf="login-json", csrf_path=None,
+            name="iron",
+            base_url=f"http://127.0.0.1:{port}",
+            session_cookie="iron-session",
+            users=DEMO_USERS,
+            csrf="login-json",
+            csrf_path=None,
         )
         client = Client(adapter)
         sent = time.monotonic()
@@ -44,7 +48,11 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    found = f"refused from {refused_at:.0f} s after login" if refused_at else "still accepted after 75 s"
+    found = (
+        f"refused from {refused_at:.0f} s after login"
+        if refused_at
+        else "still accepted after 75 s"
+    )
     lines = [
         "## Seal expiry (measure_skew.py, defaults, ttl 1 s)",
         "",
