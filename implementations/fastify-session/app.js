@@ -59,8 +59,13 @@ const index = (name) => `${prefix}user:${name}`;
 async function current(request, reply) {
   const s = request.session;
   const user = users.get(s.get("user"));
-  if (!user) return reply.code(401).send({ error: 401 });
+  // recommended: the session must still be in its user's index. A request that loaded the
+  // session before a logout can save it again afterwards (rolling saves every response;
+  // CVE-2026-117499, fixed in 11.1.6, which this registry does not have): the index refuses it.
+  const indexed = user && (!recommended || (await redis.sIsMember(index(user.name), s.sessionId)));
+  if (!user || !indexed) return reply.code(401).send({ error: 401 });
   if (recommended && Date.now() / 1000 - s.get("authAt") > absolute) {
+    await redis.sRem(index(user.name), s.sessionId);
     await s.destroy();
     return reply.code(401).send({ error: 401 });
   }
@@ -101,6 +106,7 @@ app.get("/me", { preHandler: current }, async (request) => ({ user: request.user
 app.post("/transfer", { preHandler: current }, async (request) => ({ transferred: field(request, "amount") ?? "0" }));
 
 app.post("/logout", { preHandler: current }, async (request) => {
+  if (recommended) await redis.sRem(index(request.user.name), request.session.sessionId);
   await request.session.destroy();
   return { logged_out: true };
 });
