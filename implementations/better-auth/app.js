@@ -43,8 +43,8 @@ export const auth = betterAuth({
     ? {
         advanced: { useSecureCookies: true }, // __Secure-better-auth.session_token over http too
         // Production's limiter (NODE_ENV=production turns it on), with sign-in raised from 3 to
-        // 60 per 10 s per IP so that one checklist run from one address can log in at all.
-        rateLimit: { enabled: true, customRules: { "/sign-in/email": { window: 10, max: 60 } } },
+        // 200 per 10 s per IP so that one checklist run from one address can log in at all.
+        rateLimit: { enabled: true, customRules: { "/sign-in/email": { window: 10, max: 200 } } },
       }
     : {}),
 });
