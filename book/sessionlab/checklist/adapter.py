@@ -68,6 +68,7 @@ class Adapter:
     transport: str = "cookie"  # "cookie", or "bearer": Authorization: Bearer <token_field>
     token_field: str = "access_token"  # bearer: the login response's JSON field
     auth_scheme: str = "Bearer"  # bearer: the Authorization scheme (knox uses "Token")
+    send_origin: bool = False  # send Origin on every POST, as browsers do (better-auth needs it)
     login_path: str = "/login"
     protected_path: str = "/me"
     logout_path: str | None = "/logout"

@@ -113,6 +113,9 @@ class Client:
     ):
         """``data`` is a form; ``body`` raw bytes (with a Content-Type in ``headers``)."""
         sent = {**self.adapter.extra_headers}
+        if self.adapter.send_origin and method != "GET":
+            parts = urllib.parse.urlsplit(self.adapter.base_url)
+            sent["Origin"] = f"{parts.scheme}://{parts.netloc}"
         if self.bearer_token is not None:
             sent["Authorization"] = f"{self.adapter.auth_scheme} {self.bearer_token}"
         sent.update(headers or {})

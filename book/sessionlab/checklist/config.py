@@ -35,6 +35,7 @@ ADAPTER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "transport": str,
     "token_field": str,
     "auth_scheme": str,
+    "send_origin": bool,
     "self_contained": bool,
     "login_path": str,
     "protected_path": str,
