@@ -20,7 +20,8 @@ one per login and carried through refreshes, which ``/logout``, a login over an 
 and ``/elevate`` put in the blocklist, so every token of that login is refused, not only the
 newest; login CSRF refused by Fetch Metadata with the Origin fallback; throttling; an even-timed
 password check; ``Cache-Control: no-store`` on the login and every authenticated response; issuer
-and audience checked.
+and audience checked; a CSRF header with non-ASCII characters refused with 400 (flask-jwt-extended
+4.7 answers it with a 500: ``hmac.compare_digest`` on ``str``; ``defaults`` keeps that fault).
 
 The blocklist is a session store in all but name: a server-side record, keyed by an identifier
 the cookie carries (the token's ``jti``, or in ``recommended`` the login's ``sid``), written when
@@ -307,6 +308,14 @@ def _add_recommended_parts(app, jwt, users, access_lifetime: int, absolute_timeo
         # A remembered login's cookies outlive the browser, but not the token.
         set_access_cookies(response, token, max_age=math.ceil(lifetime) if remember else None)
         g.credential_set = True
+
+    @app.before_request
+    def refuse_non_ascii_csrf_header():
+        # Workaround for flask-jwt-extended 4.7: it compares the CSRF header with the token's
+        # claim by hmac.compare_digest on str, which raises TypeError (a 500) on non-ASCII
+        # characters. A token it made is ASCII, so such a header is hostile: 400.
+        if not request.headers.get(app.config["JWT_ACCESS_CSRF_HEADER_NAME"], "").isascii():
+            abort(400)
 
     @jwt.user_lookup_loader
     def load_user(jwt_header, jwt_data):
