@@ -2,8 +2,11 @@
 code before the fix. Flask-Login's remembered login, hostile bytes the libraries choke on, a
 missing field, and concurrent guesses against the throttle."""
 
+import contextlib
+import shutil
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -192,3 +195,65 @@ def test_django_password_change_without_the_new_password_is_a_400():
             form = {"old": DEMO_USERS["carol"][0]}
             assert client.post("/password", data=form, headers=token).status_code == 400
             assert client.get("/me").status_code == 200
+
+
+EXPRESS_APP = Path(__file__).resolve().parents[1] / "node" / "express-session" / "app.js"
+
+
+@pytest.fixture(scope="module")
+def express():
+    """The Express app in both configurations, on a Redis reachable over TCP."""
+    from sessionlab.lab.servers import free_port, spawn_server
+
+    if shutil.which("node") is None or not (EXPRESS_APP.parent / "node_modules").is_dir():
+        pytest.skip("Node.js 20 and `make node` are needed")
+    redis_port = free_port()
+    with redis_server(tcp_port=redis_port), contextlib.ExitStack() as stack:
+        servers = {}
+        for config in ("defaults", "recommended"):
+            port = free_port()
+            argv = ["node", str(EXPRESS_APP), "--port", str(port), "--redis-port", str(redis_port)]
+            servers[config] = stack.enter_context(
+                spawn_server([*argv, "--config", config], port=port)
+            )
+        yield servers
+
+
+def express_client(server):
+    from sessionlab.recommended.webauth import CookieClient
+
+    client = CookieClient(server.url, csrf="endpoint:/csrf")
+    client.http.headers["X-Forwarded-Proto"] = "https"  # TLS ends at a proxy on this host
+    return client
+
+
+@pytest.mark.parametrize("config", ["defaults", "recommended"])
+def test_express_password_change_without_the_new_password_is_a_400(express, config):
+    client = express_client(express[config])
+    assert client.log_in("carol", DEMO_USERS["carol"][0]).status_code == 200
+    assert client.post("/password", data={"old": DEMO_USERS["carol"][0]}).status_code == 400
+    assert client.get("/me").status_code == 200
+
+
+def test_express_failed_login_memory_does_not_grow_with_hostile_names(express):
+    """300 failed logins with 99 KB user names, twice: the second batch must not add what the
+    first did (before the fix each name was kept for good: the second batch added 30 MB)."""
+    import psutil
+
+    server = express["defaults"]
+    process = psutil.Process(server.process.pid)
+    client = express_client(server)
+
+    def batch(tag: str) -> int:
+        for i in range(300):
+            name = f"{tag}{i:04d}" + "n" * (99 * 1024)
+            reply = client.post("/login", data={"username": name, "password": "x"})
+            assert reply.status_code == 401
+        return process.memory_info().rss
+
+    start = process.memory_info().rss
+    first, second = batch("a"), batch("b")
+    grown = [(first - start) / 2**20, (second - start) / 2**20]
+    # The first batch grows the heap (garbage not yet collected); the second reuses it.
+    assert second - first < 16 * 2**20, f"RSS grew {grown} MB"
+    assert client.log_in("alice", PASSWORD).status_code == 200  # still serving
