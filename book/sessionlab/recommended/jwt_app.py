@@ -55,10 +55,13 @@ from sessionlab.recommended.tokens import (
     verify_token,
 )
 from sessionlab.recommended.webauth import (
+    LoginThrottle,
     MemoryJtiStore,
     RedisJtiStore,
+    add_security_headers,
     bearer_token,
     check_password,
+    cross_site_refusal,
 )
 
 __all__ = [
@@ -80,6 +83,8 @@ __all__ = [
     "TokenRevokedError",
     "StoreUnavailableError",
     "InvalidDPoPProofError",
+    "UseDPoPNonceError",
+    "DPoPNonces",
     "DPoPKey",
     "DPoPVerifier",
     "jwk_thumbprint",
@@ -91,6 +96,7 @@ __all__ = [
 AUDIENCE = "https://api.example"
 ISSUER = "https://login.example"
 COOKIE_NAME = "token"
+_DEFAULT = object()
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -383,16 +389,26 @@ class RefreshTokenStore:
             self._families[family_id] = family
         return f"{family_id}.{secret}"
 
+    def _live_family(self, family_id: str, jkt: str | None) -> RefreshFamily:
+        family = self._families.get(family_id)
+        if family is None or family.revoked or self.clock() - family.created_at > self.lifetime:
+            raise RefreshTokenError("unknown, expired or revoked refresh token")
+        if family.jkt is not None and jkt != family.jkt:
+            raise RefreshTokenError("refresh token is bound to another key")
+        return family
+
+    def check(self, token: str, *, jkt: str | None = None) -> None:
+        """Raise :class:`RefreshTokenError` unless ``token`` names a live family bound to
+        ``jkt``; changes nothing (so a DPoP proof's ``jti`` is stored only after this passes)."""
+        with self._lock:
+            self._live_family(token.partition(".")[0], jkt)
+
     def rotate(self, token: str, *, jkt: str | None = None) -> tuple[str, str]:
         """Exchange a refresh token for its successor; returns ``(user_id, new_token)``."""
         family_id, _, secret = token.partition(".")
         with self._lock:
             self.lookups += 1
-            family = self._families.get(family_id)
-            if family is None or family.revoked or self.clock() - family.created_at > self.lifetime:
-                raise RefreshTokenError("unknown, expired or revoked refresh token")
-            if family.jkt is not None and jkt != family.jkt:
-                raise RefreshTokenError("refresh token is bound to another key")
+            family = self._live_family(family_id, jkt)
             if not hmac.compare_digest(_digest(secret), family.current_digest):
                 family.revoked = True
                 raise RefreshTokenReused(f"generation {family.generation} was already replaced")
@@ -400,6 +416,15 @@ class RefreshTokenStore:
             family.current_digest = _digest(new_secret)
             family.generation += 1
             return family.user_id, f"{family_id}.{new_secret}"
+
+    def revoke_family(self, family_id: str) -> bool:
+        """Revoke one login's family (its logout); ``False`` when there was no live one."""
+        with self._lock:
+            family = self._families.get(family_id)
+            if family is None or family.revoked:
+                return False
+            family.revoked = True
+            return True
 
     def revoke_user(self, user_id: str) -> int:
         """Revoke every family of a user (log out everywhere); returns how many were live."""
@@ -462,10 +487,20 @@ class DPoPKey:
         }
         self.thumbprint = jwk_thumbprint(self.public_jwk)
 
-    def proof(self, htm: str, htu: str, *, access_token: str | None = None, now: float) -> str:
+    def proof(
+        self,
+        htm: str,
+        htu: str,
+        *,
+        access_token: str | None = None,
+        now: float,
+        nonce: str | None = None,
+    ) -> str:
         claims = {"jti": secrets.token_urlsafe(16), "htm": htm, "htu": htu, "iat": int(now)}
         if access_token is not None:
             claims["ath"] = access_token_hash(access_token)
+        if nonce is not None:
+            claims["nonce"] = nonce
         headers = {"typ": "dpop+jwt", "jwk": self.public_jwk}
         return jwt.encode(claims, self._private, algorithm="ES256", headers=headers)
 
@@ -474,16 +509,58 @@ class DPoPKey:
         return self.proof
 
 
-class DPoPVerifier:
-    """Checks DPoP proofs (RFC 9449 §4.3): signature by the embedded public key, ``typ``,
-    ``htm``, ``htu``, ``iat`` within ``max_age``, ``ath`` and the key thumbprint; and that the
-    proof's ``jti`` was never seen, which needs a replay cache (a jti store): state again.
+class UseDPoPNonceError(InvalidDPoPProofError):
+    """The proof lacks the server's current nonce (RFC 9449 §8, §9: ``use_dpop_nonce``)."""
+
+
+class DPoPNonces:
+    """Server-provided DPoP nonces (RFC 9449 §8, §9), a new one every ``period`` seconds.
+
+    A nonce is ``<period number>.<HMAC of it>``: nothing to store, and the current and the
+    previous period's nonce are accepted, so a client that just fetched one is not refused at
+    the turn. A proof must carry one, which its signer could not know in advance: a script that
+    signs proofs now for use later (``iat`` set in the future) gets proofs that stop working
+    once the nonce has moved on.
     """
 
-    def __init__(self, replay_cache, *, max_age: int = 60, clock: Callable[[], float] = time.time):
+    def __init__(self, *, period: int = 60, clock: Callable[[], float] = time.time):
+        self.period = period
+        self.clock = clock
+        self._key = secrets.token_bytes(32)
+
+    def _nonce(self, number: int) -> str:
+        mac = hmac.new(self._key, str(number).encode(), hashlib.sha256).digest()
+        return f"{number}.{b64url_encode(mac[:16])}"
+
+    def current(self) -> str:
+        return self._nonce(int(self.clock() // self.period))
+
+    def valid(self, nonce: object) -> bool:
+        if not isinstance(nonce, str) or not nonce.isascii():
+            return False
+        number = int(self.clock() // self.period)
+        return any(hmac.compare_digest(nonce, self._nonce(n)) for n in (number, number - 1))
+
+
+class DPoPVerifier:
+    """Checks DPoP proofs (RFC 9449 §4.3): signature by the embedded public key, ``typ``,
+    ``htm``, ``htu``, ``iat`` within ``max_age``, ``ath`` and the key thumbprint; with
+    ``nonces``, the server's current nonce (§8, §9); and that the proof's ``jti`` was never
+    seen, which needs a replay cache (a jti store): state again.
+    """
+
+    def __init__(
+        self,
+        replay_cache,
+        *,
+        max_age: int = 60,
+        clock: Callable[[], float] = time.time,
+        nonces: DPoPNonces | None = None,
+    ):
         self.replay_cache = replay_cache
         self.max_age = max_age
         self.clock = clock
+        self.nonces = nonces
 
     def verify(
         self,
@@ -493,8 +570,15 @@ class DPoPVerifier:
         htu: str,
         access_token: str | None = None,
         jkt: str | None = None,
+        before_replay_check: Callable[[str], None] | None = None,
     ) -> str:
-        """The thumbprint of the proof's key; raises :class:`InvalidDPoPProofError`."""
+        """The thumbprint of the proof's key; raises :class:`InvalidDPoPProofError`.
+
+        ``htu`` is the URL as the server knows itself (its configured origin and the path),
+        never one built from the request's ``Host`` header. ``before_replay_check(thumbprint)``
+        runs before the ``jti`` is stored and may raise: a proof whose key owns nothing here
+        (no live refresh token, say) then costs the replay cache nothing.
+        """
         if not proof or len(proof) > 4096:
             raise InvalidDPoPProofError("missing or oversized DPoP proof")
         try:
@@ -523,6 +607,10 @@ class DPoPVerifier:
             raise InvalidDPoPProofError("proof made for another access token")
         if jkt is not None and not hmac.compare_digest(thumbprint, jkt):
             raise InvalidDPoPProofError("proof signed by another key than the token is bound to")
+        if self.nonces is not None and not self.nonces.valid(claims.get("nonce")):
+            raise UseDPoPNonceError("proof without the server's current nonce")
+        if before_replay_check is not None:
+            before_replay_check(thumbprint)
         jti = claims["jti"]
         if not isinstance(jti, str) or not self.replay_cache.claim(jti, iat + self.max_age + 1):
             raise InvalidDPoPProofError("proof replayed")
@@ -577,11 +665,19 @@ class TokenService:
         return self.keys
 
     def issue_access(
-        self, user_id: str, *, jkt: str | None = None, auth_time: int | None = None
+        self,
+        user_id: str,
+        *,
+        jkt: str | None = None,
+        auth_time: int | None = None,
+        sid: str | None = None,
     ) -> str:
-        """A signed access token with the user's role (and profile) as the database says now."""
+        """A signed access token with the user's role (and profile) as the database says now;
+        ``sid`` names the login (its refresh-token family), so that its logout can end it."""
         row = self.users[user_id]
         claims = {"sub": user_id, "role": row["role"], "jti": secrets.token_urlsafe(16)}
+        if sid is not None:
+            claims["sid"] = sid
         if "website" in row:
             claims["website"] = row["website"]
         if self.token_versions is not None:
@@ -667,7 +763,8 @@ def _sample():
             users,
             lifetime=300,
             refresh_tokens=RefreshTokenStore(lifetime=3600),
-            dpop=DPoPVerifier(MemoryJtiStore()),
+            dpop=DPoPVerifier(MemoryJtiStore(), nonces=DPoPNonces()),
+            origin="http://127.0.0.1:9",
         ),
     )
 
@@ -689,17 +786,29 @@ def create_jwt_app(
     fail_open: bool = False,
     sliding_renewal: int | None = None,
     service: TokenService | None = None,
+    origin: str | None = None,
+    login_throttle: LoginThrottle | None = _DEFAULT,  # type: ignore[assignment]
 ) -> Flask:
     """The JWT app. ``app.service`` issues and checks tokens; ``app.config["JWT_KEYS"]`` holds the
     keys and may be replaced (rotation). ``fresh_roles=True`` is ``role_from="users"``.
     ``sliding_renewal``: ``POST /renew`` trades a valid access token for a fresh one, up to that
     many seconds after the login (``auth_time``); whoever holds a copy can renew it too.
     ``app.users_lookups`` counts the reads of the user table that ``role_from="users"`` makes.
+    ``origin``: the server's public origin (``https://api.example``), required with ``dpop``: a
+    proof's ``htu`` is compared with it and the path, never with the ``Host`` header a client
+    sends. ``login_throttle``: the book's one :class:`LoginThrottle` (default: 10 failures per
+    user per 15 minutes); ``None`` turns it off (*weaker*). Every response carries
+    ``Cache-Control: no-store`` (token responses must not be cached, RFC 6749 §5.1); ``/logout``
+    also ends the login's refresh-token family; in cookie mode, ``/login`` refuses a cross-site
+    form (login CSRF), by Fetch Metadata and the Origin fallback as the session app does.
     """
     if credential not in ("header", "cookie") or role_from not in ("token", "users"):
         raise ValueError("credential is 'header' or 'cookie'; role_from is 'token' or 'users'")
     if dpop is not None and credential != "header":
         raise ValueError("DPoP proofs travel in headers: use credential='header'")
+    if dpop is not None and not origin:
+        raise ValueError("DPoP needs origin=, the server's own origin, to check a proof's htu")
+    throttle = LoginThrottle() if login_throttle is _DEFAULT else login_throttle
     if service is None:
         service = TokenService(
             users,
@@ -721,15 +830,29 @@ def create_jwt_app(
             return request.cookies.get(COOKIE_NAME) or None
         return bearer_token(request.headers.get("Authorization", ""), "DPoP" if dpop else "Bearer")
 
-    def proof_key(access_token: str | None = None, jkt: str | None = None) -> str:
+    @app.after_request
+    def headers(response):
+        if dpop is not None and dpop.nonces is not None:
+            response.headers["DPoP-Nonce"] = dpop.nonces.current()  # RFC 9449 §8.2, §9
+        return add_security_headers(response)
+
+    def proof_key(access_token=None, jkt=None, before_replay_check=None) -> str:
         try:
             return dpop.verify(
                 request.headers.get("DPoP"),
                 htm=request.method,
-                htu=request.base_url,
+                htu=origin.rstrip("/") + request.path,
                 access_token=access_token,
                 jkt=jkt,
+                before_replay_check=before_replay_check,
             )
+        except UseDPoPNonceError:
+            # §8 (token endpoint): 400 use_dpop_nonce; §9 (resources): 401 with the challenge.
+            response = jsonify(error="use_dpop_nonce")
+            response.status_code = 400 if access_token is None else 401
+            if access_token is not None:
+                response.headers["WWW-Authenticate"] = 'DPoP error="use_dpop_nonce"'
+            abort(response)
         except InvalidDPoPProofError:
             abort(401)
 
@@ -759,7 +882,8 @@ def create_jwt_app(
         service.keys = app.config["JWT_KEYS"]
         if sliding_renewal is not None and auth_time is None:
             auth_time = int(service.clock())
-        access = service.issue_access(user_id, jkt=jkt, auth_time=auth_time)
+        sid = refresh_token.partition(".")[0] if refresh_token is not None else None
+        access = service.issue_access(user_id, jkt=jkt, auth_time=auth_time, sid=sid)
         body = {"access_token": access, "expires_in": service.access_lifetime}
         if dpop is not None:
             body["token_type"] = "DPoP"
@@ -780,9 +904,19 @@ def create_jwt_app(
 
     @app.post("/login")
     def login():
+        # Login CSRF: with the token in a cookie, a cross-site form must not log the victim in.
+        if credential == "cookie" and cross_site_refusal(request.headers, request.host_url):
+            abort(403)
         username = request.form.get("username", "")
+        if throttle is not None and (wait := throttle.begin(username)):
+            response = jsonify(error="too many failed logins")
+            response.status_code = 429
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
         if not check_password(users, username, request.form.get("password", "")):
-            abort(401)
+            abort(401)  # the failure was counted by begin()
+        if throttle is not None:
+            throttle.succeeded(username)
         jkt = proof_key() if dpop is not None else None
         refresh = refresh_tokens.issue(username, jkt=jkt) if refresh_tokens is not None else None
         return token_response(username, refresh, jkt)
@@ -791,11 +925,18 @@ def create_jwt_app(
     def refresh():
         if refresh_tokens is None:
             abort(404)
-        jkt = proof_key() if dpop is not None else None
+        presented = request.form.get("refresh_token", "")
+        jkt = None
+        if dpop is not None:
+            # The proof's jti is stored only once its key owns a live refresh token.
+            try:
+                jkt = proof_key(
+                    before_replay_check=lambda k: refresh_tokens.check(presented, jkt=k)
+                )
+            except RefreshTokenError:
+                return jsonify(error="invalid refresh token"), 401
         try:
-            user_id, new_refresh = refresh_tokens.rotate(
-                request.form.get("refresh_token", ""), jkt=jkt
-            )
+            user_id, new_refresh = refresh_tokens.rotate(presented, jkt=jkt)
         except RefreshTokenReused:
             return jsonify(error="refresh token reused: family revoked"), 401
         except RefreshTokenError:
@@ -839,6 +980,8 @@ def create_jwt_app(
     def logout():
         claims = current_claims()
         changed = service.revoke_token(claims)
+        if refresh_tokens is not None and isinstance(claims.get("sid"), str):
+            changed = refresh_tokens.revoke_family(claims["sid"]) or changed  # this login ends
         # Without a deny-list there is nothing on the server to delete: any copy lives on.
         response = jsonify(logged_out=True, server_state_changed=changed)
         if credential == "cookie":

@@ -41,7 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 import jwt as pyjwt
-from flask import Flask, abort, g, jsonify, request
+from flask import Flask, abort, current_app, g, jsonify, request
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -161,6 +161,7 @@ def create_flask_jwt_app(
 
     if recommended:
         issue = _add_recommended_parts(app, jwt, users, access_lifetime, absolute_timeout)
+        app.before_request(_refuse_non_ascii_csrf_header)
     else:
 
         def issue(response, name: str, *, fresh: bool = False, **_) -> None:
@@ -279,6 +280,15 @@ def create_flask_jwt_app(
     return app
 
 
+def _refuse_non_ascii_csrf_header():
+    """Workaround for flask-jwt-extended 4.7: it compares the CSRF header with the token's claim
+    by ``hmac.compare_digest`` on ``str``, which raises ``TypeError`` (a 500) on non-ASCII
+    characters. A token it made is ASCII, so such a header is hostile: 400."""
+    name = current_app.config["JWT_ACCESS_CSRF_HEADER_NAME"]
+    if not request.headers.get(name, "").isascii():
+        abort(400)
+
+
 def _presented_claims(app: Flask) -> dict | None:
     """The claims of the valid token the request's cookie carries, or ``None``."""
     value = request.cookies.get(app.config["JWT_ACCESS_COOKIE_NAME"])
@@ -308,14 +318,6 @@ def _add_recommended_parts(app, jwt, users, access_lifetime: int, absolute_timeo
         # A remembered login's cookies outlive the browser, but not the token.
         set_access_cookies(response, token, max_age=math.ceil(lifetime) if remember else None)
         g.credential_set = True
-
-    @app.before_request
-    def refuse_non_ascii_csrf_header():
-        # Workaround for flask-jwt-extended 4.7: it compares the CSRF header with the token's
-        # claim by hmac.compare_digest on str, which raises TypeError (a 500) on non-ASCII
-        # characters. A token it made is ASCII, so such a header is hostile: 400.
-        if not request.headers.get(app.config["JWT_ACCESS_CSRF_HEADER_NAME"], "").isascii():
-            abort(400)
 
     @jwt.user_lookup_loader
     def load_user(jwt_header, jwt_data):
