@@ -45,11 +45,12 @@ class Bench:
         return await self._stack.enter_async_context(async_context_manager)
 
     def serve(
-        self, app, *, host: str = LOOPBACK, limits: ServerLimits | None = None
+        self, app, *, host: str = LOOPBACK, port: int = 0, limits: ServerLimits | None = None
     ) -> LoopbackServer:
-        """Serve a registered WSGI app on waitress, in a thread of this kernel."""
+        """Serve a registered WSGI app on waitress, in a thread of this kernel; ``port`` (from
+        ``free_port``) when the app must know its own origin before it serves."""
         registration_of(app)
-        return self.enter(serve_wsgi(app, host=host, limits=limits))
+        return self.enter(serve_wsgi(app, host=host, port=port, limits=limits))
 
     def spawn(
         self,

@@ -204,16 +204,37 @@ class RedisDenyList(RedisJtiStore):
         return sum(1 for _ in self.client.scan_iter(match=f"{self.prefix}*"))
 
 
+class _NotingPubSub(redis.client.PubSub):
+    """redis-py's subscription, which also notes when it has reconnected by itself."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reconnected = threading.Event()
+
+    def on_connect(self, connection) -> None:
+        self.reconnected.set()
+        super().on_connect(connection)
+
+
 class CachedDenyList:
     """A deny-list held in each process and pushed by Redis pub/sub: no network lookup per request.
 
-    A revocation is written to Redis (so a process that starts later loads it) and published;
-    every process's listener thread applies it to its local :class:`MemoryDenyList`. A request
-    asks only the local copy (``remote_lookups`` stays 0). The price is a delay (publish to
-    applied, measured by the chapter) and a new failure mode: while the listener is not
-    subscribed, the copy may miss revocations, so :meth:`is_denied` raises
-    :class:`StoreUnavailableError` (fail closed) until it has resubscribed and reloaded.
-    Use it as a context manager, or call :meth:`close`.
+    A revocation is written to Redis (so a process that starts later loads it), numbered by a
+    Redis counter (``INCR``) and published with its number; every process's listener applies it
+    to its local :class:`MemoryDenyList`. Each copy also publishes a heartbeat carrying the
+    newest number every ``heartbeat`` seconds. A request asks only the local copy
+    (``remote_lookups`` stays 0) while the copy is *in sync*: it heard from the channel within
+    ``lease`` seconds and has applied every number up to the newest it has seen.
+
+    Pub/sub alone fails open: redis-py reconnects and resubscribes by itself, and what was
+    published in between is lost for good; a connection that goes silent without a reset looks
+    like a quiet channel. So the copy leaves sync on a reconnect, on a gap in the numbers and when
+    the lease runs out, and comes back only after subscribing again and reloading everything from
+    Redis. Out of sync, :meth:`is_denied` never answers from the copy: it asks Redis (counted in
+    ``remote_lookups``) and raises :class:`StoreUnavailableError` (fail closed) when Redis does
+    not answer. The price is a delay (publish to applied, measured by the chapter), a heartbeat
+    per process, and a revocation that can take up to ``lease`` seconds while a connection is
+    silent. Use it as a context manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -223,40 +244,72 @@ class CachedDenyList:
         channel: str = "deny-list",
         clock: Callable[[], float] = time.time,
         max_token_lifetime: int = 86400,
+        heartbeat: float = 0.2,
+        lease: float = 1.5,
     ):
+        if not 0 < heartbeat < lease:
+            raise ValueError("the heartbeat must be positive and shorter than the lease")
         self.client = client
         self.channel = channel
+        self.heartbeat, self.lease = heartbeat, lease
         self.store = RedisDenyList(
             client, prefix=f"{channel}:", clock=clock, max_token_lifetime=max_token_lifetime
         )
         self.local = MemoryDenyList(clock, max_token_lifetime=max_token_lifetime)
         self.applied_at: dict[str, float] = {}  # jti or user -> time.perf_counter() when applied
         self.remote_lookups = 0
+        self.resyncs = 0  # times the copy was reloaded from Redis (the first load included)
+        self._sequence_key = f"{channel}.sequence"  # outside the store's prefix
+        self._applied = 0  # the newest number applied
+        self._newest_seen = 0  # the newest number a heartbeat announced
+        self._heard_at = float("-inf")  # time.monotonic() of the last message
         self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._listen, daemon=True, name="deny-list")
-        self._thread.start()
-        if not self._ready.wait(5):
+        self._in_sync = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._listen, daemon=True, name="deny-list"),
+            threading.Thread(target=self._beat, daemon=True, name="deny-list-heartbeat"),
+        ]
+        for thread in self._threads:
+            thread.start()
+        if not self._in_sync.wait(5):
+            self.close()
             raise StoreUnavailableError("could not subscribe to the deny-list channel")
 
     @property
     def lookups(self) -> int:
         return self.local.lookups
 
+    @property
+    def in_sync(self) -> bool:
+        """The copy can answer alone: subscribed, nothing missing, heard within the lease."""
+        with self._lock:
+            fresh = time.monotonic() - self._heard_at <= self.lease
+            return self._in_sync.is_set() and fresh and self._applied >= self._newest_seen
+
+    def _publish(self, message: dict[str, Any]) -> None:
+        message["seq"] = int(self.client.incr(self._sequence_key))  # after the store's write
+        self.client.publish(self.channel, json.dumps(message))
+
     def deny_token(self, claims: dict[str, Any]) -> None:
         self.store.deny_token(claims)
-        message = {"jti": claims["jti"], "exp": claims["exp"]}
-        self.client.publish(self.channel, json.dumps(message))
+        self._publish({"jti": claims["jti"], "exp": claims["exp"]})
 
     def deny_user(self, user_id: str) -> None:
         self.store.deny_user(user_id)
-        message = {"user": user_id, "at": self.local.clock()}
-        self.client.publish(self.channel, json.dumps(message))
+        self._publish({"user": user_id, "at": self.local.clock()})
 
     def is_denied(self, claims: dict[str, Any]) -> bool:
-        if not self._ready.is_set():
-            raise StoreUnavailableError("deny-list copy is not subscribed: it may miss revocations")
-        return self.local.is_denied(claims)
+        if self.in_sync:
+            return self.local.is_denied(claims)
+        with self._lock:
+            self.remote_lookups += 1
+        try:
+            return self.store.is_denied(claims)  # out of sync: the source of truth, or nothing
+        except (redis.exceptions.RedisError, OSError):
+            raise StoreUnavailableError(
+                "deny-list copy out of sync and Redis unreachable"
+            ) from None
 
     def _apply(self, message: dict[str, Any]) -> None:
         if "jti" in message:
@@ -268,7 +321,9 @@ class CachedDenyList:
             self.applied_at[str(message["user"])] = time.perf_counter()
 
     def _load(self) -> None:
-        """Copy what Redis holds (after subscribing, so nothing published meanwhile is lost)."""
+        """Copy what Redis holds: the number first, then the entries (a revocation is written
+        before it is numbered, so every number up to the one read is in what is copied)."""
+        sequence = int(self.client.get(self._sequence_key) or 0)
         prefix = self.store.prefix
         for key in self.client.scan_iter(match=f"{prefix}*"):
             name = key.decode()[len(prefix) :]
@@ -281,28 +336,72 @@ class CachedDenyList:
                     self._apply({"user": name[5:], "at": float(value)})
             else:
                 self._apply({"jti": name, "exp": self.local.clock() + ttl})
+        with self._lock:
+            # Not max(): a restarted Redis without persistence counts from 0 again.
+            self._applied = self._newest_seen = sequence
+            self._heard_at = time.monotonic()
+            self.resyncs += 1
+
+    def _receive(self, message: dict[str, Any]) -> bool:
+        """Apply one message; ``False`` when the copy must resync (a gap in the numbers)."""
+        with self._lock:
+            self._heard_at = time.monotonic()
+            if "heartbeat" in message:
+                self._newest_seen = max(self._newest_seen, int(message["heartbeat"]))
+                return True
+            sequence = int(message["seq"])
+            if sequence <= self._applied:
+                return True  # already in the reload
+            if sequence > self._applied + 1:
+                return False  # something was published while we could not hear it
+            self._applied = sequence
+        self._apply(message)
+        return True
 
     def _listen(self) -> None:
         while not self._stop.is_set():
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            self._in_sync.clear()
+            # redis-py reconnects and resubscribes by itself: note it, so the copy resyncs.
+            pubsub = _NotingPubSub(self.client.connection_pool, ignore_subscribe_messages=True)
+            reconnected = pubsub.reconnected
             try:
                 pubsub.subscribe(self.channel)
+                deadline = time.monotonic() + self.lease
+                while not pubsub.subscribed:  # what arrives before the reload is in the reload
+                    pubsub.get_message(timeout=0.05)
+                    if self._stop.is_set():
+                        return
+                    if time.monotonic() > deadline:
+                        raise redis.exceptions.TimeoutError("no reply to SUBSCRIBE")
+                reconnected.clear()
                 self._load()
-                self._ready.set()
-                while not self._stop.is_set():
+                self._in_sync.set()
+                while not self._stop.is_set() and not reconnected.is_set():
                     message = pubsub.get_message(timeout=0.05)
-                    if message is not None:
-                        self._apply(json.loads(message["data"]))
-            except (redis.exceptions.RedisError, OSError, ValueError):
-                self._ready.clear()
+                    if message is not None and not self._receive(json.loads(message["data"])):
+                        break
+                    with self._lock:
+                        silent = time.monotonic() - self._heard_at > self.lease
+                        behind = self._applied < self._newest_seen
+                    if silent or (behind and time.monotonic() - self._heard_at > self.heartbeat):
+                        break
+            except (redis.exceptions.RedisError, OSError, ValueError, KeyError, TypeError):
                 self._stop.wait(0.1)
             finally:
+                self._in_sync.clear()
                 with contextlib.suppress(Exception):
                     pubsub.close()
 
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat):
+            with contextlib.suppress(redis.exceptions.RedisError, OSError):
+                newest = int(self.client.get(self._sequence_key) or 0)
+                self.client.publish(self.channel, json.dumps({"heartbeat": newest}))
+
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        for thread in self._threads:
+            thread.join(5)
 
     def __enter__(self) -> CachedDenyList:
         return self
