@@ -281,6 +281,16 @@ class CachedDenyList:
         return self.local.lookups
 
     @property
+    def applied_sequence(self) -> int:
+        """The number of the newest revocation this copy has applied."""
+        with self._lock:
+            return self._applied
+
+    def sequence_in_redis(self) -> int:
+        """The number of the newest revocation Redis has handed out."""
+        return int(self.client.get(self._sequence_key) or 0)
+
+    @property
     def in_sync(self) -> bool:
         """The copy can answer alone: subscribed, nothing missing, heard within the lease."""
         with self._lock:
@@ -302,14 +312,21 @@ class CachedDenyList:
     def is_denied(self, claims: dict[str, Any]) -> bool:
         if self.in_sync:
             return self.local.is_denied(claims)
-        with self._lock:
-            self.remote_lookups += 1
+        # Out of sync: the source of truth, or nothing. The newest number comes along, so the copy
+        # cannot answer alone again before it has applied what Redis just answered from.
+        prefix = self.store.prefix
         try:
-            return self.store.is_denied(claims)  # out of sync: the source of truth, or nothing
+            jti_hit, cutoff, newest = self.client.mget(
+                f"{prefix}{claims['jti']}", f"{prefix}user:{claims['sub']}", self._sequence_key
+            )
         except (redis.exceptions.RedisError, OSError):
             raise StoreUnavailableError(
                 "deny-list copy out of sync and Redis unreachable"
             ) from None
+        with self._lock:
+            self.remote_lookups += 1
+            self._newest_seen = max(self._newest_seen, int(newest or 0))
+        return jti_hit is not None or (cutoff is not None and claims["iat"] <= int(cutoff))
 
     def _apply(self, message: dict[str, Any]) -> None:
         if "jti" in message:
