@@ -20,11 +20,19 @@ import requests
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from sessionlab.lab.fixtures import PASSWORD
 from sessionlab.lab.redis_service import redis_server
 from sessionlab.lab.servers import LOOPBACK, free_port
 from sessionlab.recommended.jwt_app import CachedDenyList, DPoPKey, StoreUnavailableError
 
-__all__ = ["DPoPClient", "push_delays", "thief_minutes"]
+__all__ = [
+    "DPoPClient",
+    "SilentProxy",
+    "deny_list_under_fault",
+    "presigned_proofs",
+    "push_delays",
+    "thief_minutes",
+]
 
 
 class DPoPClient:
@@ -330,3 +338,37 @@ def deny_list_under_fault(fault: str, *, before: int = 5, during: int = 3) -> di
         "longest 'not revoked' during, s": max(r["seconds"] for r in during_rows),
         "back in sync": back_in_sync,
     }
+
+
+# --- DPoP nonces against proofs signed in advance ---------------------------------------------
+
+
+def presigned_proofs(app, *, origin: str, traveller, start: int, minutes=(2, 10, 30, 55)):
+    """Script in the page at minute 0: it cannot read the non-extractable key, but has it sign
+    a proof for ``GET /me`` dated each of ``minutes`` (``iat`` is whatever the script asks),
+    with the page's current nonce when the server hands one out. The tab then closes. At each
+    of those minutes the attacker sends the stolen access token with that minute's proof.
+    Returns ``{minute: HTTP status}``; ``app`` is a DPoP app served in-process."""
+    client, key = app.test_client(), DPoPKey()
+    traveller.move_to(start)
+
+    def log_in(nonce=None):
+        proof = key.proof("POST", f"{origin}/login", now=time.time(), nonce=nonce)
+        form = {"username": "alice", "password": PASSWORD}
+        return client.post("/login", data=form, headers={"DPoP": proof})
+
+    reply = log_in()
+    nonce = reply.headers.get("DPoP-Nonce")
+    if reply.status_code == 400 and reply.get_json().get("error") == "use_dpop_nonce":
+        reply = log_in(nonce)  # RFC 9449 §8: retry with the nonce the server provided
+    token = reply.get_json()["access_token"]
+    signed = {
+        m: key.proof("GET", f"{origin}/me", access_token=token, now=start + 60 * m, nonce=nonce)
+        for m in minutes
+    }
+    statuses = {}
+    for minute, proof in signed.items():
+        traveller.move_to(start + 60 * minute)
+        headers = {"Authorization": f"DPoP {token}", "DPoP": proof}
+        statuses[minute] = client.get("/me", headers=headers).status_code
+    return statuses
