@@ -157,10 +157,16 @@ class _HeadTimedChannel(HTTPChannel):
         return result
 
 
+#: Seconds a request head may be incomplete before, at the connection limit, its connection may
+#: be closed to make room: far longer than a legitimate client takes to send its head.
+EVICTABLE_AFTER = 2.0
+
+
 def _bound_request_heads(server, limits: ServerLimits) -> None:
     """Close connections whose request head has taken more than ``head_timeout`` seconds and,
-    at the connection limit, the oldest of those still waiting for a head, until a quarter of
-    the limit is free. Runs in waitress's loop, each time it asks the listener ``readable()``."""
+    at the connection limit, the oldest of those that have waited more than
+    :data:`EVICTABLE_AFTER` seconds for a head, until a quarter of the limit is free. Runs in
+    waitress's loop, each time it asks the listener ``readable()``."""
     server.channel_class = _HeadTimedChannel
     accept_if_room = server.readable
     free_target = limits.connection_limit - max(1, limits.connection_limit // 4)
@@ -177,9 +183,13 @@ def _bound_request_heads(server, limits: ServerLimits) -> None:
         excess = (
             len(server._map) - free_target if len(server._map) >= limits.connection_limit else 0
         )
-        for index, (started, fd) in enumerate(waiting):
-            if now - started > limits.head_timeout or index < excess:
+        for started, fd in waiting:
+            # At the limit, only heads late by more than EVICTABLE_AFTER: a client that has just
+            # connected (its head is on the way, or the loop has not read it yet) is never cut.
+            evict = excess > 0 and now - started > EVICTABLE_AFTER
+            if now - started > limits.head_timeout or evict:
                 server._map[fd].will_close = True  # closed by the loop once writable
+                excess -= evict
         return accept_if_room()
 
     server.readable = readable

@@ -126,7 +126,7 @@ def create_flask_app(
     throttle = framework_throttle()
     login_manager = LoginManager(app)
 
-    def start_login(name: str, auth_at: float | None = None) -> _User:
+    def user_object(name: str, auth_at: float | None = None) -> _User:
         if not recommended:
             return _User(name, users[name], None)
         now = time.time()
@@ -166,7 +166,7 @@ def create_flask_app(
             abort(status)
         if recommended:
             _new_session_id(app)
-        login_user(start_login(name), remember=request.form.get("remember") == "1")
+        login_user(user_object(name), remember=request.form.get("remember") == "1")
         return jsonify(user=name)
 
     @app.get("/me")
@@ -218,7 +218,7 @@ def create_flask_app(
             auth_at = logins[current_user.login_id][1]
             end_sessions(me)
             _new_session_id(app)
-            login_user(start_login(me, auth_at))
+            login_user(user_object(me, auth_at))
         return jsonify(changed=True)
 
     @app.post("/logout")
