@@ -133,7 +133,9 @@ class LoginThrottle:
 
         Checking with :meth:`retry_after` and counting with :meth:`failed` after the password
         check leaves a gap: guesses sent at once all pass the check before any is counted (15 to
-        17 of 30 concurrent guesses got through a limit of 10). Here the lock covers both.
+        17 of 30 concurrent guesses got through a limit of 10). Here the lock covers both. The
+        price: more than ``max_failures`` logins of one name *at the same moment* get 429 even
+        with the right password, until the ones in flight have succeeded.
         """
         key = self._key(name)
         with self._lock:
