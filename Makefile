@@ -13,7 +13,7 @@ NOTEBOOKS = $(shell $(BIN)/python tests/toc.py notebooks)
 NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
 
 .PHONY: help book test notebooks lab serve clean lock lint browsers chromium unit nbval site stability chapter loadtools
-.PHONY: audit pdf node
+.PHONY: audit pdf node stress
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -181,3 +181,18 @@ implementations: $(STAMP)  ## install every implementations/*/ folder's manifest
 expectations: $(STAMP) chromium node implementations  ## re-run chapter 41's matrix and rewrite its expectation
 	cd book && ../$(BIN)/python -m sessionlab.checklist --write-expectations
 	git diff --stat -- book/sessionlab/checklist/expected.toml
+
+stress:  ## two `make test` runs at once, each in its own fresh clone of HEAD; passes only if both do
+	@root=$$(mktemp -d /tmp/sessionlab-stress.XXXXXX); pids=(); head=$$(git rev-parse HEAD); \
+	for run in 1 2; do \
+	  git clone --quiet --no-hardlinks "$(CURDIR)" "$$root/run$$run"; \
+	  git -C "$$root/run$$run" checkout --quiet --detach "$$head"; \
+	  ln -s "$$(readlink -f $(VENV))" "$$root/run$$run/$(VENV)"; \
+	  ( cd "$$root/run$$run" && $(MAKE) --no-print-directory -o $(STAMP) test \
+	      > "$$root/run$$run.log" 2>&1 ) & pids+=($$!); \
+	done; \
+	status=0; for run in 1 2; do \
+	  if wait "$${pids[$$((run-1))]}"; then echo "stress run $$run: passed"; \
+	  else echo "stress run $$run: FAILED (log: $$root/run$$run.log)"; tail -30 "$$root/run$$run.log"; status=1; fi; \
+	done; \
+	if [ $$status = 0 ]; then rm -rf "$$root"; fi; exit $$status

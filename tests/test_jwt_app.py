@@ -129,7 +129,12 @@ def dpop_app():
     verifier = stateless.DPoPVerifier(stateless.MemoryJtiStore(), max_age=60)
     store = stateless.RefreshTokenStore(lifetime=3600)
     app = stateless.create_jwt_app(
-        generate_keys("HS256"), USERS, lifetime=300, refresh_tokens=store, dpop=verifier
+        generate_keys("HS256"),
+        USERS,
+        lifetime=300,
+        refresh_tokens=store,
+        dpop=verifier,
+        origin=BASE,
     )
     return app, verifier
 

@@ -1,15 +1,24 @@
 """Loopback servers start on 127.0.0.1, answer, and are gone when the block ends."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 import requests
-from sessionlab.lab.servers import free_port, serve_wsgi, spawn_server, wait_for_port
+from sessionlab.lab.servers import (
+    ServerLimits,
+    free_port,
+    serve_wsgi,
+    spawn_server,
+    wait_for_port,
+)
 
 
 def hello_app(environ, start_response):
@@ -167,3 +176,53 @@ def test_a_spawned_server_left_running_stops_when_the_interpreter_exits(tmp_path
     assert run.returncode == 0, run.stderr
     pid = int(run.stdout)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def trickle(port, sockets, stop, sent):
+    """A slow-header attacker: keep ``len(sockets)`` connections open, each sending one header
+    byte every 2 s; a connection the server closes is replaced at once."""
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 10_000
+    while not stop.is_set():
+        for i, sock in enumerate(sockets):
+            try:
+                if sock is None:
+                    raise OSError
+                sock.send(head[sent[i] % len(head) : sent[i] % len(head) + 1])
+                sent[i] += 1
+            except OSError:
+                if sock is not None:
+                    sock.close()
+                sockets[i], sent[i] = None, 0
+                with contextlib.suppress(OSError):
+                    sockets[i] = socket.create_connection(("127.0.0.1", port), timeout=1)
+        stop.wait(2)
+
+
+def test_a_trickle_from_more_connections_than_the_limit_does_not_lock_out_other_clients():
+    """80 connections (the limit is 64) each send a header byte every 2 s, for 14 s; a legitimate
+    request every half second is answered within 5 s throughout. waitress alone measures only
+    silence, so before the bound every request in this window timed out."""
+    limits = ServerLimits()
+    count = limits.connection_limit + 16
+    stop, sockets, sent = threading.Event(), [None] * count, [0] * count
+    waits = []
+    with serve_wsgi(hello_app, limits=limits) as server:
+        attacker = threading.Thread(target=trickle, args=(server.port, sockets, stop, sent))
+        attacker.start()
+        try:
+            deadline = time.monotonic() + 14
+            while time.monotonic() < deadline:
+                start = time.monotonic()
+                try:
+                    ok = requests.get(server.url, timeout=5).text == "hello"
+                except requests.RequestException:
+                    ok = False
+                waits.append(time.monotonic() - start if ok else float("inf"))
+                time.sleep(0.5)
+        finally:
+            stop.set()
+            attacker.join(10)
+            for sock in sockets:
+                if sock is not None:
+                    sock.close()
+    assert len(waits) >= 5 and max(waits) < 5, f"waits: {[round(w, 2) for w in waits]}"

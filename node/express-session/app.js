@@ -75,7 +75,22 @@ function makeApp(short, port) {
 
   const { generateToken, csrfSynchronisedProtection } = csrfSync();
   const generations = new Map(); // recommended: user -> generation, to end all their sessions
-  const failures = new Map(); // recommended: user -> times of recent failed logins
+  // user name digest -> times of recent failed logins. Keyed by a SHA-256 digest (a key's length
+  // does not depend on the name sent) and capped at MAX_NAMES, the oldest name forgotten first:
+  // memory does not grow with hostile names.
+  const failures = new Map();
+  const MAX_NAMES = 10000;
+  const nameKey = (name) => crypto.createHash("sha256").update(name).digest("base64url");
+  function recentFailures(key, now) {
+    const recent = (failures.get(key) ?? []).filter((t) => now - t < 900);
+    if (recent.length === 0) failures.delete(key);
+    return recent;
+  }
+  function countFailure(key, recent, now) {
+    failures.delete(key); // re-inserted last: Map keeps insertion order, oldest first
+    failures.set(key, [...recent, now].slice(-5));
+    while (failures.size > MAX_NAMES) failures.delete(failures.keys().next().value);
+  }
 
   if (recommended) {
     app.use((req, res, next) => {
@@ -105,14 +120,17 @@ function makeApp(short, port) {
 
   app.post("/login", async (req, res) => {
     const { username = "", password = "" } = req.body ?? {};
-    const now = Date.now() / 1000;
-    const recent = (failures.get(username) ?? []).filter((t) => now - t < 900);
-    if (recommended && recent.length >= 5) return res.status(429).json({ error: 429 });
-    if (!checkPassword(username, password)) {
-      failures.set(username, [...recent, now]);
-      return res.status(401).json({ error: 401 });
+    if (typeof username !== "string" || typeof password !== "string") {
+      return res.status(400).json({ error: 400 }); // a repeated field arrives as an array
     }
-    failures.delete(username);
+    const now = Date.now() / 1000;
+    const key = nameKey(username);
+    const recent = recentFailures(key, now);
+    if (recommended && recent.length >= 5) return res.status(429).json({ error: 429 });
+    // Counted before the (synchronous) check: concurrent guesses cannot pass the limit.
+    countFailure(key, recent, now);
+    if (!checkPassword(username, password)) return res.status(401).json({ error: 401 });
+    failures.delete(key);
     await regenerate(req, {}); // express-session's README: regenerate on login
     req.session.user = username;
     if (recommended) {
@@ -132,7 +150,9 @@ function makeApp(short, port) {
   app.post("/transfer", requireUser, (req, res) => res.json({ transferred: req.body.amount ?? "0" }));
 
   app.post("/elevate", requireUser, async (req, res) => {
-    if (!checkPassword(req.session.user, req.body.password ?? "")) return res.status(401).end();
+    const { password = "" } = req.body;
+    if (typeof password !== "string") return res.status(400).json({ error: 400 });
+    if (!checkPassword(req.session.user, password)) return res.status(401).end();
     if (recommended) await regenerate(req, req.session);
     req.session.elevated = true;
     res.json({ elevated: true });
@@ -142,9 +162,13 @@ function makeApp(short, port) {
 
   app.post("/password", requireUser, async (req, res) => {
     const name = req.session.user;
-    if (!checkPassword(name, req.body.old ?? "")) return res.status(401).json({ error: 401 });
+    const { old = "", new: fresh } = req.body;
+    if (typeof fresh !== "string" || !fresh || typeof old !== "string") {
+      return res.status(400).json({ error: 400 }); // hash(undefined) would throw: a 500
+    }
+    if (!checkPassword(name, old)) return res.status(401).json({ error: 401 });
     const salt = crypto.randomBytes(16).toString("hex");
-    users.set(name, { ...users.get(name), salt, hash: hash(req.body.new, salt) });
+    users.set(name, { ...users.get(name), salt, hash: hash(fresh, salt) });
     if (recommended && req.body.end_other_sessions === "1") {
       endSessions(name);
       await regenerate(req, { ...req.session, generation: generations.get(name) });

@@ -51,10 +51,12 @@ class Bench:
         app,
         *,
         host: str = LOOPBACK,
+        port: int = 0,
         limits: ServerLimits | None = None,
         https: bool = False,
     ) -> LoopbackServer:
-        """Serve a registered WSGI app on waitress, in a thread of this kernel.
+        """Serve a registered WSGI app on waitress, in a thread of this kernel; ``port`` (from
+        ``free_port``) when the app must know its own origin before it serves.
 
         ``https=True`` puts a TLS front with a fresh self-signed certificate before it
         (:mod:`sessionlab.lab.tls_front`); a Flask app then sees the ``https`` scheme.
@@ -62,7 +64,7 @@ class Bench:
         registration_of(app)
         if https and hasattr(app, "wsgi_app"):
             app.wsgi_app = _as_https(app.wsgi_app)
-        server = self.enter(serve_wsgi(app, host=host, limits=limits))
+        server = self.enter(serve_wsgi(app, host=host, port=port, limits=limits))
         if https:
             from sessionlab.lab.tls_front import tls_front
 

@@ -5,6 +5,14 @@ chooses, runs on a production WSGI server (waitress), never on a development ser
 bounded: a connection that sends nothing, or half a request, is closed after
 :attr:`ServerLimits.channel_timeout`; at most :attr:`ServerLimits.connection_limit` connections
 are open at once; request headers above :attr:`ServerLimits.max_request_header_size` get 431.
+
+waitress's ``channel_timeout`` measures silence, so a client that sends one header byte every
+two seconds keeps a connection forever, and a few more such clients than the connection limit
+stop the server from accepting anyone. Two bounds waitress lacks are added here
+(:func:`_bound_request_heads`): a request's head (request line and headers) must be complete
+within :attr:`ServerLimits.head_timeout` seconds of its first byte, and when the connection limit
+is reached the connections that have waited longest for an incomplete head are closed, so a
+legitimate client, whose head arrives at once, is accepted while the limit is under attack.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 __all__ = [
@@ -57,9 +66,12 @@ class ServerLimits:
     channel_timeout: int = 5  # seconds a connection may stay silent, or half-sent
     max_request_header_size: int = 16 * 1024  # bytes of request line plus headers, else 431
     max_request_body_size: int = 1024 * 1024
+    head_timeout: int = 10  # seconds from a request's first byte to the end of its headers
 
     def waitress_options(self) -> dict:
-        return {**asdict(self), "cleanup_interval": 1, "ident": "", "expose_tracebacks": False}
+        options = asdict(self)
+        del options["head_timeout"]  # ours, not waitress's
+        return {**options, "cleanup_interval": 1, "ident": "", "expose_tracebacks": False}
 
 
 @dataclass
@@ -122,7 +134,65 @@ def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 10.0) -> Non
 
 def _waitress(app, host: str, port: int, limits: ServerLimits):
     _require_loopback(host)
-    return create_server(app, host=host, port=port, **limits.waitress_options())
+    server = create_server(app, host=host, port=port, **limits.waitress_options())
+    _bound_request_heads(server, limits)
+    return server
+
+
+class _HeadTimedChannel(HTTPChannel):
+    """waitress's channel, noting since when it has waited for the rest of a request's head:
+    from the connection's start until its first request's head is complete, then from the
+    first byte of each later request until that request's head is complete."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.head_started: float | None = self.creation_time
+
+    def received(self, data):
+        if data and self.request is None and self.head_started is None:
+            self.head_started = time.time()  # a new request begins with these bytes
+        result = super().received(data)
+        if self.request is None or self.request.headers_finished:
+            self.head_started = None
+        return result
+
+
+#: Seconds a request head may be incomplete before, at the connection limit, its connection may
+#: be closed to make room: far longer than a legitimate client takes to send its head.
+EVICTABLE_AFTER = 2.0
+
+
+def _bound_request_heads(server, limits: ServerLimits) -> None:
+    """Close connections whose request head has taken more than ``head_timeout`` seconds and,
+    at the connection limit, the oldest of those that have waited more than
+    :data:`EVICTABLE_AFTER` seconds for a head, until a quarter of the limit is free. Runs in
+    waitress's loop, each time it asks the listener ``readable()``."""
+    server.channel_class = _HeadTimedChannel
+    accept_if_room = server.readable
+    free_target = limits.connection_limit - max(1, limits.connection_limit // 4)
+
+    def readable() -> bool:
+        now = time.time()
+        waiting = sorted(
+            (channel.head_started, fd)
+            for fd, channel in list(server._map.items())
+            if isinstance(channel, _HeadTimedChannel)
+            and channel.head_started is not None
+            and not channel.will_close
+        )
+        excess = (
+            len(server._map) - free_target if len(server._map) >= limits.connection_limit else 0
+        )
+        for started, fd in waiting:
+            # At the limit, only heads late by more than EVICTABLE_AFTER: a client that has just
+            # connected (its head is on the way, or the loop has not read it yet) is never cut.
+            evict = excess > 0 and now - started > EVICTABLE_AFTER
+            if now - started > limits.head_timeout or evict:
+                server._map[fd].will_close = True  # closed by the loop once writable
+                excess -= evict
+        return accept_if_room()
+
+    server.readable = readable
 
 
 def _stop_waitress(server, thread: threading.Thread) -> None:

@@ -55,10 +55,13 @@ from sessionlab.recommended.tokens import (
     verify_token,
 )
 from sessionlab.recommended.webauth import (
+    LoginThrottle,
     MemoryJtiStore,
     RedisJtiStore,
+    add_security_headers,
     bearer_token,
     check_password,
+    cross_site_refusal,
 )
 
 __all__ = [
@@ -80,6 +83,8 @@ __all__ = [
     "TokenRevokedError",
     "StoreUnavailableError",
     "InvalidDPoPProofError",
+    "UseDPoPNonceError",
+    "DPoPNonces",
     "DPoPKey",
     "DPoPVerifier",
     "jwk_thumbprint",
@@ -91,6 +96,7 @@ __all__ = [
 AUDIENCE = "https://api.example"
 ISSUER = "https://login.example"
 COOKIE_NAME = "token"
+_DEFAULT = object()
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -198,16 +204,37 @@ class RedisDenyList(RedisJtiStore):
         return sum(1 for _ in self.client.scan_iter(match=f"{self.prefix}*"))
 
 
+class _NotingPubSub(redis.client.PubSub):
+    """redis-py's subscription, which also notes when it has reconnected by itself."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reconnected = threading.Event()
+
+    def on_connect(self, connection) -> None:
+        self.reconnected.set()
+        super().on_connect(connection)
+
+
 class CachedDenyList:
     """A deny-list held in each process and pushed by Redis pub/sub: no network lookup per request.
 
-    A revocation is written to Redis (so a process that starts later loads it) and published;
-    every process's listener thread applies it to its local :class:`MemoryDenyList`. A request
-    asks only the local copy (``remote_lookups`` stays 0). The price is a delay (publish to
-    applied, measured by the chapter) and a new failure mode: while the listener is not
-    subscribed, the copy may miss revocations, so :meth:`is_denied` raises
-    :class:`StoreUnavailableError` (fail closed) until it has resubscribed and reloaded.
-    Use it as a context manager, or call :meth:`close`.
+    A revocation is written to Redis (so a process that starts later loads it), numbered by a
+    Redis counter (``INCR``) and published with its number; every process's listener applies it
+    to its local :class:`MemoryDenyList`. Each copy also publishes a heartbeat carrying the
+    newest number every ``heartbeat`` seconds. A request asks only the local copy
+    (``remote_lookups`` stays 0) while the copy is *in sync*: it heard from the channel within
+    ``lease`` seconds and has applied every number up to the newest it has seen.
+
+    Pub/sub alone fails open: redis-py reconnects and resubscribes by itself, and what was
+    published in between is lost for good; a connection that goes silent without a reset looks
+    like a quiet channel. So the copy leaves sync on a reconnect, on a gap in the numbers and when
+    the lease runs out, and comes back only after subscribing again and reloading everything from
+    Redis. Out of sync, :meth:`is_denied` never answers from the copy: it asks Redis (counted in
+    ``remote_lookups``) and raises :class:`StoreUnavailableError` (fail closed) when Redis does
+    not answer. The price is a delay (publish to applied, measured by the chapter), a heartbeat
+    per process, and a revocation that can take up to ``lease`` seconds while a connection is
+    silent. Use it as a context manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -217,40 +244,89 @@ class CachedDenyList:
         channel: str = "deny-list",
         clock: Callable[[], float] = time.time,
         max_token_lifetime: int = 86400,
+        heartbeat: float = 0.2,
+        lease: float = 1.5,
     ):
+        if not 0 < heartbeat < lease:
+            raise ValueError("the heartbeat must be positive and shorter than the lease")
         self.client = client
         self.channel = channel
+        self.heartbeat, self.lease = heartbeat, lease
         self.store = RedisDenyList(
             client, prefix=f"{channel}:", clock=clock, max_token_lifetime=max_token_lifetime
         )
         self.local = MemoryDenyList(clock, max_token_lifetime=max_token_lifetime)
         self.applied_at: dict[str, float] = {}  # jti or user -> time.perf_counter() when applied
         self.remote_lookups = 0
+        self.resyncs = 0  # times the copy was reloaded from Redis (the first load included)
+        self._sequence_key = f"{channel}.sequence"  # outside the store's prefix
+        self._applied = 0  # the newest number applied
+        self._newest_seen = 0  # the newest number a heartbeat announced
+        self._heard_at = float("-inf")  # time.monotonic() of the last message
         self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._listen, daemon=True, name="deny-list")
-        self._thread.start()
-        if not self._ready.wait(5):
+        self._in_sync = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._listen, daemon=True, name="deny-list"),
+            threading.Thread(target=self._beat, daemon=True, name="deny-list-heartbeat"),
+        ]
+        for thread in self._threads:
+            thread.start()
+        if not self._in_sync.wait(5):
+            self.close()
             raise StoreUnavailableError("could not subscribe to the deny-list channel")
 
     @property
     def lookups(self) -> int:
         return self.local.lookups
 
+    @property
+    def applied_sequence(self) -> int:
+        """The number of the newest revocation this copy has applied."""
+        with self._lock:
+            return self._applied
+
+    def sequence_in_redis(self) -> int:
+        """The number of the newest revocation Redis has handed out."""
+        return int(self.client.get(self._sequence_key) or 0)
+
+    @property
+    def in_sync(self) -> bool:
+        """The copy can answer alone: subscribed, nothing missing, heard within the lease."""
+        with self._lock:
+            fresh = time.monotonic() - self._heard_at <= self.lease
+            return self._in_sync.is_set() and fresh and self._applied >= self._newest_seen
+
+    def _publish(self, message: dict[str, Any]) -> None:
+        message["seq"] = int(self.client.incr(self._sequence_key))  # after the store's write
+        self.client.publish(self.channel, json.dumps(message))
+
     def deny_token(self, claims: dict[str, Any]) -> None:
         self.store.deny_token(claims)
-        message = {"jti": claims["jti"], "exp": claims["exp"]}
-        self.client.publish(self.channel, json.dumps(message))
+        self._publish({"jti": claims["jti"], "exp": claims["exp"]})
 
     def deny_user(self, user_id: str) -> None:
         self.store.deny_user(user_id)
-        message = {"user": user_id, "at": self.local.clock()}
-        self.client.publish(self.channel, json.dumps(message))
+        self._publish({"user": user_id, "at": self.local.clock()})
 
     def is_denied(self, claims: dict[str, Any]) -> bool:
-        if not self._ready.is_set():
-            raise StoreUnavailableError("deny-list copy is not subscribed: it may miss revocations")
-        return self.local.is_denied(claims)
+        if self.in_sync:
+            return self.local.is_denied(claims)
+        # Out of sync: the source of truth, or nothing. The newest number comes along, so the copy
+        # cannot answer alone again before it has applied what Redis just answered from.
+        prefix = self.store.prefix
+        try:
+            jti_hit, cutoff, newest = self.client.mget(
+                f"{prefix}{claims['jti']}", f"{prefix}user:{claims['sub']}", self._sequence_key
+            )
+        except (redis.exceptions.RedisError, OSError):
+            raise StoreUnavailableError(
+                "deny-list copy out of sync and Redis unreachable"
+            ) from None
+        with self._lock:
+            self.remote_lookups += 1
+            self._newest_seen = max(self._newest_seen, int(newest or 0))
+        return jti_hit is not None or (cutoff is not None and claims["iat"] <= int(cutoff))
 
     def _apply(self, message: dict[str, Any]) -> None:
         if "jti" in message:
@@ -262,7 +338,9 @@ class CachedDenyList:
             self.applied_at[str(message["user"])] = time.perf_counter()
 
     def _load(self) -> None:
-        """Copy what Redis holds (after subscribing, so nothing published meanwhile is lost)."""
+        """Copy what Redis holds: the number first, then the entries (a revocation is written
+        before it is numbered, so every number up to the one read is in what is copied)."""
+        sequence = int(self.client.get(self._sequence_key) or 0)
         prefix = self.store.prefix
         for key in self.client.scan_iter(match=f"{prefix}*"):
             name = key.decode()[len(prefix) :]
@@ -275,28 +353,72 @@ class CachedDenyList:
                     self._apply({"user": name[5:], "at": float(value)})
             else:
                 self._apply({"jti": name, "exp": self.local.clock() + ttl})
+        with self._lock:
+            # Not max(): a restarted Redis without persistence counts from 0 again.
+            self._applied = self._newest_seen = sequence
+            self._heard_at = time.monotonic()
+            self.resyncs += 1
+
+    def _receive(self, message: dict[str, Any]) -> bool:
+        """Apply one message; ``False`` when the copy must resync (a gap in the numbers)."""
+        with self._lock:
+            self._heard_at = time.monotonic()
+            if "heartbeat" in message:
+                self._newest_seen = max(self._newest_seen, int(message["heartbeat"]))
+                return True
+            sequence = int(message["seq"])
+            if sequence <= self._applied:
+                return True  # already in the reload
+            if sequence > self._applied + 1:
+                return False  # something was published while we could not hear it
+            self._applied = sequence
+        self._apply(message)
+        return True
 
     def _listen(self) -> None:
         while not self._stop.is_set():
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            self._in_sync.clear()
+            # redis-py reconnects and resubscribes by itself: note it, so the copy resyncs.
+            pubsub = _NotingPubSub(self.client.connection_pool, ignore_subscribe_messages=True)
+            reconnected = pubsub.reconnected
             try:
                 pubsub.subscribe(self.channel)
+                deadline = time.monotonic() + self.lease
+                while not pubsub.subscribed:  # what arrives before the reload is in the reload
+                    pubsub.get_message(timeout=0.05)
+                    if self._stop.is_set():
+                        return
+                    if time.monotonic() > deadline:
+                        raise redis.exceptions.TimeoutError("no reply to SUBSCRIBE")
+                reconnected.clear()
                 self._load()
-                self._ready.set()
-                while not self._stop.is_set():
+                self._in_sync.set()
+                while not self._stop.is_set() and not reconnected.is_set():
                     message = pubsub.get_message(timeout=0.05)
-                    if message is not None:
-                        self._apply(json.loads(message["data"]))
-            except (redis.exceptions.RedisError, OSError, ValueError):
-                self._ready.clear()
+                    if message is not None and not self._receive(json.loads(message["data"])):
+                        break
+                    with self._lock:
+                        silent = time.monotonic() - self._heard_at > self.lease
+                        behind = self._applied < self._newest_seen
+                    if silent or (behind and time.monotonic() - self._heard_at > self.heartbeat):
+                        break
+            except (redis.exceptions.RedisError, OSError, ValueError, KeyError, TypeError):
                 self._stop.wait(0.1)
             finally:
+                self._in_sync.clear()
                 with contextlib.suppress(Exception):
                     pubsub.close()
 
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat):
+            with contextlib.suppress(redis.exceptions.RedisError, OSError):
+                newest = int(self.client.get(self._sequence_key) or 0)
+                self.client.publish(self.channel, json.dumps({"heartbeat": newest}))
+
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        for thread in self._threads:
+            thread.join(5)
 
     def __enter__(self) -> CachedDenyList:
         return self
@@ -383,16 +505,26 @@ class RefreshTokenStore:
             self._families[family_id] = family
         return f"{family_id}.{secret}"
 
+    def _live_family(self, family_id: str, jkt: str | None) -> RefreshFamily:
+        family = self._families.get(family_id)
+        if family is None or family.revoked or self.clock() - family.created_at > self.lifetime:
+            raise RefreshTokenError("unknown, expired or revoked refresh token")
+        if family.jkt is not None and jkt != family.jkt:
+            raise RefreshTokenError("refresh token is bound to another key")
+        return family
+
+    def check(self, token: str, *, jkt: str | None = None) -> None:
+        """Raise :class:`RefreshTokenError` unless ``token`` names a live family bound to
+        ``jkt``; changes nothing (so a DPoP proof's ``jti`` is stored only after this passes)."""
+        with self._lock:
+            self._live_family(token.partition(".")[0], jkt)
+
     def rotate(self, token: str, *, jkt: str | None = None) -> tuple[str, str]:
         """Exchange a refresh token for its successor; returns ``(user_id, new_token)``."""
         family_id, _, secret = token.partition(".")
         with self._lock:
             self.lookups += 1
-            family = self._families.get(family_id)
-            if family is None or family.revoked or self.clock() - family.created_at > self.lifetime:
-                raise RefreshTokenError("unknown, expired or revoked refresh token")
-            if family.jkt is not None and jkt != family.jkt:
-                raise RefreshTokenError("refresh token is bound to another key")
+            family = self._live_family(family_id, jkt)
             if not hmac.compare_digest(_digest(secret), family.current_digest):
                 family.revoked = True
                 raise RefreshTokenReused(f"generation {family.generation} was already replaced")
@@ -400,6 +532,15 @@ class RefreshTokenStore:
             family.current_digest = _digest(new_secret)
             family.generation += 1
             return family.user_id, f"{family_id}.{new_secret}"
+
+    def revoke_family(self, family_id: str) -> bool:
+        """Revoke one login's family (its logout); ``False`` when there was no live one."""
+        with self._lock:
+            family = self._families.get(family_id)
+            if family is None or family.revoked:
+                return False
+            family.revoked = True
+            return True
 
     def revoke_user(self, user_id: str) -> int:
         """Revoke every family of a user (log out everywhere); returns how many were live."""
@@ -462,10 +603,20 @@ class DPoPKey:
         }
         self.thumbprint = jwk_thumbprint(self.public_jwk)
 
-    def proof(self, htm: str, htu: str, *, access_token: str | None = None, now: float) -> str:
+    def proof(
+        self,
+        htm: str,
+        htu: str,
+        *,
+        access_token: str | None = None,
+        now: float,
+        nonce: str | None = None,
+    ) -> str:
         claims = {"jti": secrets.token_urlsafe(16), "htm": htm, "htu": htu, "iat": int(now)}
         if access_token is not None:
             claims["ath"] = access_token_hash(access_token)
+        if nonce is not None:
+            claims["nonce"] = nonce
         headers = {"typ": "dpop+jwt", "jwk": self.public_jwk}
         return jwt.encode(claims, self._private, algorithm="ES256", headers=headers)
 
@@ -474,16 +625,58 @@ class DPoPKey:
         return self.proof
 
 
-class DPoPVerifier:
-    """Checks DPoP proofs (RFC 9449 §4.3): signature by the embedded public key, ``typ``,
-    ``htm``, ``htu``, ``iat`` within ``max_age``, ``ath`` and the key thumbprint; and that the
-    proof's ``jti`` was never seen, which needs a replay cache (a jti store): state again.
+class UseDPoPNonceError(InvalidDPoPProofError):
+    """The proof lacks the server's current nonce (RFC 9449 §8, §9: ``use_dpop_nonce``)."""
+
+
+class DPoPNonces:
+    """Server-provided DPoP nonces (RFC 9449 §8, §9), a new one every ``period`` seconds.
+
+    A nonce is ``<period number>.<HMAC of it>``: nothing to store, and the current and the
+    previous period's nonce are accepted, so a client that just fetched one is not refused at
+    the turn. A proof must carry one, which its signer could not know in advance: a script that
+    signs proofs now for use later (``iat`` set in the future) gets proofs that stop working
+    once the nonce has moved on.
     """
 
-    def __init__(self, replay_cache, *, max_age: int = 60, clock: Callable[[], float] = time.time):
+    def __init__(self, *, period: int = 60, clock: Callable[[], float] = time.time):
+        self.period = period
+        self.clock = clock
+        self._key = secrets.token_bytes(32)
+
+    def _nonce(self, number: int) -> str:
+        mac = hmac.new(self._key, str(number).encode(), hashlib.sha256).digest()
+        return f"{number}.{b64url_encode(mac[:16])}"
+
+    def current(self) -> str:
+        return self._nonce(int(self.clock() // self.period))
+
+    def valid(self, nonce: object) -> bool:
+        if not isinstance(nonce, str) or not nonce.isascii():
+            return False
+        number = int(self.clock() // self.period)
+        return any(hmac.compare_digest(nonce, self._nonce(n)) for n in (number, number - 1))
+
+
+class DPoPVerifier:
+    """Checks DPoP proofs (RFC 9449 §4.3): signature by the embedded public key, ``typ``,
+    ``htm``, ``htu``, ``iat`` within ``max_age``, ``ath`` and the key thumbprint; with
+    ``nonces``, the server's current nonce (§8, §9); and that the proof's ``jti`` was never
+    seen, which needs a replay cache (a jti store): state again.
+    """
+
+    def __init__(
+        self,
+        replay_cache,
+        *,
+        max_age: int = 60,
+        clock: Callable[[], float] = time.time,
+        nonces: DPoPNonces | None = None,
+    ):
         self.replay_cache = replay_cache
         self.max_age = max_age
         self.clock = clock
+        self.nonces = nonces
 
     def verify(
         self,
@@ -493,8 +686,15 @@ class DPoPVerifier:
         htu: str,
         access_token: str | None = None,
         jkt: str | None = None,
+        before_replay_check: Callable[[str], None] | None = None,
     ) -> str:
-        """The thumbprint of the proof's key; raises :class:`InvalidDPoPProofError`."""
+        """The thumbprint of the proof's key; raises :class:`InvalidDPoPProofError`.
+
+        ``htu`` is the URL as the server knows itself (its configured origin and the path),
+        never one built from the request's ``Host`` header. ``before_replay_check(thumbprint)``
+        runs before the ``jti`` is stored and may raise: a proof whose key owns nothing here
+        (no live refresh token, say) then costs the replay cache nothing.
+        """
         if not proof or len(proof) > 4096:
             raise InvalidDPoPProofError("missing or oversized DPoP proof")
         try:
@@ -523,6 +723,10 @@ class DPoPVerifier:
             raise InvalidDPoPProofError("proof made for another access token")
         if jkt is not None and not hmac.compare_digest(thumbprint, jkt):
             raise InvalidDPoPProofError("proof signed by another key than the token is bound to")
+        if self.nonces is not None and not self.nonces.valid(claims.get("nonce")):
+            raise UseDPoPNonceError("proof without the server's current nonce")
+        if before_replay_check is not None:
+            before_replay_check(thumbprint)
         jti = claims["jti"]
         if not isinstance(jti, str) or not self.replay_cache.claim(jti, iat + self.max_age + 1):
             raise InvalidDPoPProofError("proof replayed")
@@ -577,11 +781,19 @@ class TokenService:
         return self.keys
 
     def issue_access(
-        self, user_id: str, *, jkt: str | None = None, auth_time: int | None = None
+        self,
+        user_id: str,
+        *,
+        jkt: str | None = None,
+        auth_time: int | None = None,
+        sid: str | None = None,
     ) -> str:
-        """A signed access token with the user's role (and profile) as the database says now."""
+        """A signed access token with the user's role (and profile) as the database says now;
+        ``sid`` names the login (its refresh-token family), so that its logout can end it."""
         row = self.users[user_id]
         claims = {"sub": user_id, "role": row["role"], "jti": secrets.token_urlsafe(16)}
+        if sid is not None:
+            claims["sid"] = sid
         if "website" in row:
             claims["website"] = row["website"]
         if self.token_versions is not None:
@@ -667,7 +879,8 @@ def _sample():
             users,
             lifetime=300,
             refresh_tokens=RefreshTokenStore(lifetime=3600),
-            dpop=DPoPVerifier(MemoryJtiStore()),
+            dpop=DPoPVerifier(MemoryJtiStore(), nonces=DPoPNonces()),
+            origin="http://127.0.0.1:9",
         ),
     )
 
@@ -689,17 +902,29 @@ def create_jwt_app(
     fail_open: bool = False,
     sliding_renewal: int | None = None,
     service: TokenService | None = None,
+    origin: str | None = None,
+    login_throttle: LoginThrottle | None = _DEFAULT,  # type: ignore[assignment]
 ) -> Flask:
     """The JWT app. ``app.service`` issues and checks tokens; ``app.config["JWT_KEYS"]`` holds the
     keys and may be replaced (rotation). ``fresh_roles=True`` is ``role_from="users"``.
     ``sliding_renewal``: ``POST /renew`` trades a valid access token for a fresh one, up to that
     many seconds after the login (``auth_time``); whoever holds a copy can renew it too.
     ``app.users_lookups`` counts the reads of the user table that ``role_from="users"`` makes.
+    ``origin``: the server's public origin (``https://api.example``), required with ``dpop``: a
+    proof's ``htu`` is compared with it and the path, never with the ``Host`` header a client
+    sends. ``login_throttle``: the book's one :class:`LoginThrottle` (default: 10 failures per
+    user per 15 minutes); ``None`` turns it off (*weaker*). Every response carries
+    ``Cache-Control: no-store`` (token responses must not be cached, RFC 6749 §5.1); ``/logout``
+    also ends the login's refresh-token family; in cookie mode, ``/login`` refuses a cross-site
+    form (login CSRF), by Fetch Metadata and the Origin fallback as the session app does.
     """
     if credential not in ("header", "cookie") or role_from not in ("token", "users"):
         raise ValueError("credential is 'header' or 'cookie'; role_from is 'token' or 'users'")
     if dpop is not None and credential != "header":
         raise ValueError("DPoP proofs travel in headers: use credential='header'")
+    if dpop is not None and not origin:
+        raise ValueError("DPoP needs origin=, the server's own origin, to check a proof's htu")
+    throttle = LoginThrottle() if login_throttle is _DEFAULT else login_throttle
     if service is None:
         service = TokenService(
             users,
@@ -721,15 +946,29 @@ def create_jwt_app(
             return request.cookies.get(COOKIE_NAME) or None
         return bearer_token(request.headers.get("Authorization", ""), "DPoP" if dpop else "Bearer")
 
-    def proof_key(access_token: str | None = None, jkt: str | None = None) -> str:
+    @app.after_request
+    def headers(response):
+        if dpop is not None and dpop.nonces is not None:
+            response.headers["DPoP-Nonce"] = dpop.nonces.current()  # RFC 9449 §8.2, §9
+        return add_security_headers(response)
+
+    def proof_key(access_token=None, jkt=None, before_replay_check=None) -> str:
         try:
             return dpop.verify(
                 request.headers.get("DPoP"),
                 htm=request.method,
-                htu=request.base_url,
+                htu=origin.rstrip("/") + request.path,
                 access_token=access_token,
                 jkt=jkt,
+                before_replay_check=before_replay_check,
             )
+        except UseDPoPNonceError:
+            # §8 (token endpoint): 400 use_dpop_nonce; §9 (resources): 401 with the challenge.
+            response = jsonify(error="use_dpop_nonce")
+            response.status_code = 400 if access_token is None else 401
+            if access_token is not None:
+                response.headers["WWW-Authenticate"] = 'DPoP error="use_dpop_nonce"'
+            abort(response)
         except InvalidDPoPProofError:
             abort(401)
 
@@ -759,7 +998,8 @@ def create_jwt_app(
         service.keys = app.config["JWT_KEYS"]
         if sliding_renewal is not None and auth_time is None:
             auth_time = int(service.clock())
-        access = service.issue_access(user_id, jkt=jkt, auth_time=auth_time)
+        sid = refresh_token.partition(".")[0] if refresh_token is not None else None
+        access = service.issue_access(user_id, jkt=jkt, auth_time=auth_time, sid=sid)
         body = {"access_token": access, "expires_in": service.access_lifetime}
         if dpop is not None:
             body["token_type"] = "DPoP"
@@ -780,9 +1020,19 @@ def create_jwt_app(
 
     @app.post("/login")
     def login():
+        # Login CSRF: with the token in a cookie, a cross-site form must not log the victim in.
+        if credential == "cookie" and cross_site_refusal(request.headers, request.host_url):
+            abort(403)
         username = request.form.get("username", "")
+        if throttle is not None and (wait := throttle.begin(username)):
+            response = jsonify(error="too many failed logins")
+            response.status_code = 429
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
         if not check_password(users, username, request.form.get("password", "")):
-            abort(401)
+            abort(401)  # the failure was counted by begin()
+        if throttle is not None:
+            throttle.succeeded(username)
         jkt = proof_key() if dpop is not None else None
         refresh = refresh_tokens.issue(username, jkt=jkt) if refresh_tokens is not None else None
         return token_response(username, refresh, jkt)
@@ -791,11 +1041,18 @@ def create_jwt_app(
     def refresh():
         if refresh_tokens is None:
             abort(404)
-        jkt = proof_key() if dpop is not None else None
+        presented = request.form.get("refresh_token", "")
+        jkt = None
+        if dpop is not None:
+            # The proof's jti is stored only once its key owns a live refresh token.
+            try:
+                jkt = proof_key(
+                    before_replay_check=lambda k: refresh_tokens.check(presented, jkt=k)
+                )
+            except RefreshTokenError:
+                return jsonify(error="invalid refresh token"), 401
         try:
-            user_id, new_refresh = refresh_tokens.rotate(
-                request.form.get("refresh_token", ""), jkt=jkt
-            )
+            user_id, new_refresh = refresh_tokens.rotate(presented, jkt=jkt)
         except RefreshTokenReused:
             return jsonify(error="refresh token reused: family revoked"), 401
         except RefreshTokenError:
@@ -839,6 +1096,8 @@ def create_jwt_app(
     def logout():
         claims = current_claims()
         changed = service.revoke_token(claims)
+        if refresh_tokens is not None and isinstance(claims.get("sid"), str):
+            changed = refresh_tokens.revoke_family(claims["sid"]) or changed  # this login ends
         # Without a deny-list there is nothing on the server to delete: any copy lives on.
         response = jsonify(logged_out=True, server_state_changed=changed)
         if credential == "cookie":

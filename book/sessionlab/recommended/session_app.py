@@ -128,15 +128,13 @@ def create_session_app(
         if cross_site_refusal(request.headers, request.host_url) is not None:
             abort(403)
         username = request.form.get("username", "")
-        if throttle is not None and (wait := throttle.retry_after(username)):
+        if throttle is not None and (wait := throttle.begin(username)):
             response = make_response(jsonify(error="too many failed logins"), 429)
             response.headers["Retry-After"] = str(int(wait) + 1)
             return response
         password_ok = check_password(users, username, request.form.get("password", ""))
         if not password_ok or not _active(users, username):
-            if throttle is not None:
-                throttle.failed(username)
-            if pages:
+            if pages:  # the failure was counted by begin()
                 body = '<p id="result">Wrong user name or password</p>'
                 return make_response(html_page("Log in", body), 401)
             abort(401)

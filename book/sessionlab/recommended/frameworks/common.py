@@ -60,7 +60,7 @@ def password_login(
     ``recommended`` adds the throttle and the even-timed check. Without it, as the frameworks'
     own examples do, an unknown name costs no hash (a timing oracle) and nothing is throttled.
     """
-    if recommended and throttle.retry_after(name):
+    if recommended and throttle.begin(name):  # checks and counts the attempt atomically
         return 429
     record = users.get(name)
     if recommended:
@@ -68,7 +68,6 @@ def password_login(
     else:
         ok = record is not None and check_password_hash(record["hash"], password)
     if not ok:
-        throttle.failed(name)
         return 401
     throttle.succeeded(name)
     return 200

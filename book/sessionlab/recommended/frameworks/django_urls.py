@@ -55,11 +55,10 @@ def csrf(request):
 @require_POST
 def login_view(request):
     state, name = app_state(), request.POST.get("username", "")
-    if state["recommended"] and state["throttle"].retry_after(name):
+    if state["recommended"] and state["throttle"].begin(name):  # check and count, atomically
         return _error(429)
     user = authenticate(request, username=scoped(name), password=request.POST.get("password", ""))
     if user is None:
-        state["throttle"].failed(name)
         return _error(401)
     state["throttle"].succeeded(name)
     _start(request, user)
@@ -94,9 +93,12 @@ def elevate(request):
 @login_required
 def password(request):
     user = request.user
+    new = request.POST.get("new", "")
+    if not new:
+        return _error(400)  # request.POST["new"] would raise, and Django answer 500
     if not user.check_password(request.POST.get("old", "")):
         return _error(401)
-    user.set_password(request.POST["new"])
+    user.set_password(new)
     user.save()
     # Django's documented step: every other session's auth hash no longer matches.
     update_session_auth_hash(request, user)

@@ -2,13 +2,29 @@
 own signed-cookie session: as shipped (``config="defaults"``) and as the book recommends.
 
 The recommended configuration is a handful of settings plus the lines Flask lacks: an absolute
-timeout, a per-user generation in the user ID (Flask-Login's "alternative tokens") so that log out
-everywhere, a password change and an administrator end every session, a new session ID on
-privilege change, ``Cache-Control: no-store``, throttling and an even-timed password check.
+timeout, a server-side login record named in the user ID (Flask-Login's "alternative tokens") so
+that log out, log out everywhere, a password change, an administrator and the absolute timeout
+end the session *and* the "remember me" cookie, a new session ID on privilege change,
+``Cache-Control: no-store``, throttling and an even-timed password check.
+
+Flask-Login 0.6.3 is at fault twice here, and the workarounds are in this file:
+
+- ``logout_user()`` does not delete the remember cookie: it leaves a flag in the session for its
+  ``after_request`` hook. ``session.clear()`` after it, the usual way to drop everything else,
+  erases the flag, so the cookie stays and logs the user back in on the next request. And the
+  cookie is only an HMAC of the user ID, with no expiry the server checks: a copy works for as
+  long as the ID does. Workaround: clear the session *before* ``logout_user()``, and make the ID
+  name a login record the server deletes (``logins`` below), so a copy dies at logout too.
+- a remember cookie with non-ASCII characters reaches ``hmac.compare_digest`` on ``str``, which
+  raises ``TypeError``: a 500. Workaround: before Flask-Login reads such a cookie, set its own
+  "clear" flag, so it ignores the cookie and deletes it.
+
+The ``defaults`` configuration keeps both faults, as the library ships.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import timedelta
 from typing import Any
@@ -57,13 +73,13 @@ def _samples():
 
 
 class _User(UserMixin):
-    def __init__(self, name: str, record: dict[str, Any], generation: int | None):
-        self.name, self.record, self.generation = name, record, generation
+    def __init__(self, name: str, record: dict[str, Any], login_id: str | None):
+        self.name, self.record, self.login_id = name, record, login_id
 
     def get_id(self) -> str:
-        # Flask-Login's alternative token: the user ID carries a generation, so bumping it
-        # makes every session and remember cookie of this user refer to nobody.
-        return self.name if self.generation is None else f"{self.name}:{self.generation}"
+        # Flask-Login's alternative token: the user ID names a login record on the server, so
+        # deleting the record makes the session and the remember cookie refer to nobody.
+        return self.name if self.login_id is None else f"{self.name}:{self.login_id}"
 
 
 @registered_app("flask-sessions", sample=_samples)
@@ -83,7 +99,7 @@ def create_flask_app(
     if demo_short_timeouts:
         idle_timeout, absolute_timeout = 1, 2
     app = Flask(__name__)
-    app.secret_key = __import__("secrets").token_bytes(32)
+    app.secret_key = secrets.token_bytes(32)
     if store == "redis":
         from flask_session import Session
 
@@ -104,26 +120,39 @@ def create_flask_app(
         name: {"hash": generate_password_hash(pw, DEMO_HASH), "role": role}
         for name, (pw, role) in DEMO_USERS.items()
     }
-    generations = dict.fromkeys(users, 0)
+    # recommended: login ID -> (user, time of the password check). One record per login, which
+    # the session and the remember cookie name: deleting it ends both, copies included.
+    logins: dict[str, tuple[str, float]] = {}
     throttle = framework_throttle()
     login_manager = LoginManager(app)
 
-    def user_object(name: str) -> _User:
-        return _User(name, users[name], generations[name] if recommended else None)
+    def user_object(name: str, auth_at: float | None = None) -> _User:
+        if not recommended:
+            return _User(name, users[name], None)
+        now = time.time()
+        for old in [k for k, (_, at) in logins.items() if now - at > absolute_timeout]:
+            del logins[old]  # bounded: a record lives at most the absolute timeout
+        login_id = secrets.token_urlsafe(16)
+        logins[login_id] = (name, now if auth_at is None else auth_at)
+        return _User(name, users[name], login_id)
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        name, _, generation = user_id.partition(":")
-        if name not in users or (recommended and generation != str(generations[name])):
+        name, _, login_id = user_id.partition(":")
+        if name not in users:
             return None
-        return user_object(name)
+        if recommended:
+            owner, auth_at = logins.get(login_id, ("", 0.0))
+            if owner != name or time.time() - auth_at > absolute_timeout:
+                return None  # ended, or past the absolute timeout (remember cookie included)
+        return _User(name, users[name], login_id or None)
 
     @login_manager.unauthorized_handler
     def unauthorized():
         abort(401)
 
     if recommended:
-        _add_recommended_hooks(app, absolute_timeout)
+        _add_recommended_hooks(app)
 
     @app.get("/csrf")
     def csrf():
@@ -137,7 +166,6 @@ def create_flask_app(
             abort(status)
         if recommended:
             _new_session_id(app)
-            session["auth_at"] = time.time()
         login_user(user_object(name), remember=request.form.get("remember") == "1")
         return jsonify(user=name)
 
@@ -169,7 +197,15 @@ def create_flask_app(
         return jsonify(elevated=True)
 
     def end_sessions(name: str) -> None:
-        generations[name] += 1
+        for login_id in [k for k, (owner, _) in logins.items() if owner == name]:
+            del logins[login_id]
+
+    def end_this_login() -> None:
+        """Workaround for Flask-Login: the session first, then ``logout_user()``, whose flag
+        then survives to delete the remember cookie; and the login record, for any copy."""
+        logins.pop(current_user.login_id or "", None)
+        session.clear()
+        logout_user()
 
     @app.post("/password")
     @login_required
@@ -179,17 +215,19 @@ def create_flask_app(
             abort(401)
         users[me]["hash"] = generate_password_hash(request.form["new"], DEMO_HASH)
         if recommended and request.form.get("end_other_sessions") == "1":
+            auth_at = logins[current_user.login_id][1]
             end_sessions(me)
             _new_session_id(app)
-            login_user(user_object(me))
+            login_user(user_object(me, auth_at))
         return jsonify(changed=True)
 
     @app.post("/logout")
     @login_required
     def logout():
-        logout_user()
         if recommended:
-            session.clear()
+            end_this_login()
+        else:
+            logout_user()  # as Flask-Login's docs show: a copied remember cookie lives on
         return jsonify(logged_out=True)
 
     @app.post("/logout-everywhere")
@@ -198,8 +236,8 @@ def create_flask_app(
         if not recommended:
             abort(404)  # Flask-Login keeps no list of a user's sessions
         end_sessions(current_user.name)
-        logout_user()
         session.clear()
+        logout_user()
         return jsonify(logged_out_everywhere=True)
 
     def admin_target() -> str:
@@ -236,13 +274,14 @@ def _new_session_id(app: Flask) -> None:
         interface.regenerate(session)
 
 
-def _add_recommended_hooks(app: Flask, absolute_timeout: int) -> None:
+def _add_recommended_hooks(app: Flask) -> None:
     @app.before_request
-    def absolute_timeout_check():
-        auth_at = session.get("auth_at")
-        if auth_at is not None and time.time() - auth_at > absolute_timeout:
-            logout_user()
-            session.clear()
+    def refuse_non_ascii_remember_cookie():
+        # Workaround for Flask-Login 0.6.3: its decode_cookie raises TypeError (a 500) on a
+        # cookie with non-ASCII characters; Flask-Login never makes one, so it is hostile.
+        # Flask-Login's own "clear" flag makes it skip the cookie and delete it in the reply.
+        if not request.cookies.get(app.config["REMEMBER_COOKIE_NAME"], "").isascii():
+            session["_remember"] = "clear"
 
     @app.after_request
     def no_store(response):

@@ -20,7 +20,8 @@ one per login and carried through refreshes, which ``/logout``, a login over an 
 and ``/elevate`` put in the blocklist, so every token of that login is refused, not only the
 newest; login CSRF refused by Fetch Metadata with the Origin fallback; throttling; an even-timed
 password check; ``Cache-Control: no-store`` on the login and every authenticated response; issuer
-and audience checked.
+and audience checked; a CSRF header with non-ASCII characters refused with 400 (flask-jwt-extended
+4.7 answers it with a 500: ``hmac.compare_digest`` on ``str``; ``defaults`` keeps that fault).
 
 The blocklist is a session store in all but name: a server-side record, keyed by an identifier
 the cookie carries (the token's ``jti``, or in ``recommended`` the login's ``sid``), written when
@@ -40,7 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 import jwt as pyjwt
-from flask import Flask, abort, g, jsonify, request
+from flask import Flask, abort, current_app, g, jsonify, request
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -160,6 +161,7 @@ def create_flask_jwt_app(
 
     if recommended:
         issue = _add_recommended_parts(app, jwt, users, access_lifetime, absolute_timeout)
+        app.before_request(_refuse_non_ascii_csrf_header)
     else:
 
         def issue(response, name: str, *, fresh: bool = False, **_) -> None:
@@ -276,6 +278,15 @@ def create_flask_jwt_app(
             return jsonify(ended=name)
 
     return app
+
+
+def _refuse_non_ascii_csrf_header():
+    """Workaround for flask-jwt-extended 4.7: it compares the CSRF header with the token's claim
+    by ``hmac.compare_digest`` on ``str``, which raises ``TypeError`` (a 500) on non-ASCII
+    characters. A token it made is ASCII, so such a header is hostile: 400."""
+    name = current_app.config["JWT_ACCESS_CSRF_HEADER_NAME"]
+    if not request.headers.get(name, "").isascii():
+        abort(400)
 
 
 def _presented_claims(app: Flask) -> dict | None:
