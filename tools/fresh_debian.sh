@@ -7,7 +7,9 @@
 # and the network (deb.debian.org, PyPI, npm). Times each step; the log is in $WORK/fresh.log.
 set -euo pipefail
 
-DIST=${1:?usage: tools/fresh_debian.sh bookworm|trixie [make targets, default: book test]}
+BASE_ONLY=no
+if [ "${1:-}" = --base-only ]; then BASE_ONLY=yes; shift; fi  # only debootstrap into the cache
+DIST=${1:?usage: tools/fresh_debian.sh [--base-only] bookworm|trixie [make targets, default: book test]}
 shift
 if [ $# -eq 0 ]; then TARGETS=(book test); else TARGETS=("$@"); fi
 REPO=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
@@ -28,6 +30,8 @@ if [ ! -x "$CACHE/$DIST/usr/bin/apt-get" ]; then
   timed debootstrap --variant=minbase "$DIST" "$CACHE/$DIST.partial" http://deb.debian.org/debian >/dev/null
   mv "$CACHE/$DIST.partial" "$CACHE/$DIST"
 fi
+
+[ "$BASE_ONLY" = yes ] && exit 0
 
 cleanup() {
   for mount in dev/shm dev/pts dev sys proc; do
