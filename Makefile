@@ -106,8 +106,10 @@ stability: $(STAMP) chromium  ## nbval three times, then under another time zone
 	echo "== nbval with TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random"
 	TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random $(NBVAL) -q $(NOTEBOOKS)
 
-chapter: $(STAMP) chromium loadtools node  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
+chapter: $(STAMP)  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
 	@if [ -z "$(NB)" ] || [ ! -f "$(NB)" ]; then echo "usage: make chapter NB=book/NN_name.ipynb"; exit 2; fi
+	@# only what this chapter uses (CHAPTER_NEEDS in tests/toc.py): chromium, loadtools, node, redis
+	needs="$$($(BIN)/python tests/toc.py needs $(NB))"; if [ -n "$$needs" ]; then $(MAKE) --no-print-directory $$needs; fi
 	$(BIN)/ruff check $(NB)
 	$(BIN)/ruff format --check $(NB)
 	slug=$$(basename "$(NB)" .ipynb | sed -E 's/^[0-9]+_//'); \
