@@ -117,7 +117,9 @@ def need(names: list[str]) -> int:
         print(f"Installing the Debian packages {' '.join(debian)} ({_purposes(missing)})")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *debian], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", *debian], check=True, env=env, stdout=subprocess.DEVNULL
+        )
         return 0
     print(f"Not found: {', '.join(missing)} ({_purposes(missing)}). Install with:")
     print("  " + install_hint(debian, brew))
