@@ -49,13 +49,13 @@ fresh-debian:  ## README's commands on a fresh Debian (root, debootstrap): DIST=
 
 # The container (Containerfile; binder/Dockerfile is the same file). Where no registry is reachable,
 # `make image-base` (root, debootstrap, podman) makes the Debian 12 base locally under the name
-# the FROM line uses. RUN_TESTS=1 runs make test during the build (RUN_TESTS=book: make book).
+# the FROM line uses. RUN_TESTS=1 runs make test during the build (another value: that shell command).
 IMAGE ?= sessions-not-jwt
 ENGINE ?= $(shell command -v podman || command -v docker)
 BUILD_FLAGS ?=
 image:  ## build the container: JupyterLab on port 8888 (RUN_TESTS=1: run make test while building)
 	@test -n "$(ENGINE)" || { echo "Building the container needs podman or docker"; exit 1; }
-	$(ENGINE) build $(BUILD_FLAGS) --build-arg RUN_TESTS=$(or $(RUN_TESTS),0) -t $(IMAGE) -f Containerfile .
+	$(ENGINE) build $(BUILD_FLAGS) --build-arg RUN_TESTS="$(or $(RUN_TESTS),0)" -t $(IMAGE) -f Containerfile .
 image-base:  ## the Debian 12 base image made locally with debootstrap (root; no registry needed)
 	tools/fresh_debian.sh --base-only bookworm
 	tar -C /var/tmp/sessions-not-jwt-debootstrap/bookworm -c . | podman import - docker.io/library/debian:bookworm
