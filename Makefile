@@ -123,7 +123,8 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 	$(BIN)/python -m pip install --quiet -r requirements-lab.txt -c constraints.txt
 	touch $@
 
-LAB_IP ?= 127.0.0.1  # the container sets 0.0.0.0 (its port is published on the host's loopback)
+# The container sets LAB_IP=0.0.0.0 (README publishes its port on the host's loopback only).
+LAB_IP ?= 127.0.0.1
 lab: $(LAB_STAMP)  ## JupyterLab on the book (MyST rendered), for reading and experimenting locally
 	$(BIN)/jupyter lab --ip $(LAB_IP) --no-browser --notebook-dir book $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
