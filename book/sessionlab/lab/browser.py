@@ -34,11 +34,18 @@ def chromium_executable() -> str | None:
         if not Path(override).exists():
             raise FileNotFoundError(f"SESSIONLAB_CHROMIUM={override} does not exist")
         return override
-    for name in ("chromium", "chromium-browser"):
+    for name in ("chromium", "chromium-browser", *MACOS_BROWSERS):
         found = shutil.which(name)
         if found:
             return found
     return None
+
+
+# Where Homebrew's Chromium cask and Google Chrome put their executables on macOS (not on PATH).
+MACOS_BROWSERS = (
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+)
 
 
 @contextlib.asynccontextmanager
