@@ -70,8 +70,9 @@ NODE_STAMP := $(VENV)/.node-checked
 $(NODE_STAMP): $(STAMP) tools/prereq.py
 	@$(BIN)/python tools/prereq.py node $(CURDIR)/$(BIN)
 	touch $@
+# npm ls as well: npm 10 can fail a download, print "Exit handler never called!" and exit 0.
 node/%/node_modules/.package-lock.json: node/%/package.json node/%/package-lock.json $(NODE_STAMP)
-	cd node/$* && npm ci --no-audit --no-fund --loglevel=error
+	cd node/$* && npm ci --no-audit --no-fund --loglevel=error && npm ls >/dev/null
 	touch $@
 
 book: $(STAMP)  ## build the site into _build/html (zero warnings allowed)
