@@ -35,7 +35,8 @@ TOOLS = {
             "/Applications/Chromium.app/Contents/MacOS/Chromium",
             "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
         ),
-        ("chromium",),
+        # Playwright's own Node.js (its driver) needs libatomic, which chromium does not pull in
+        ("chromium", "libatomic1"),
         ("--cask chromium",),
     ),
     "haproxy": ("chapter 10's load balancer", ("haproxy",), ("haproxy",), ("haproxy",)),
@@ -112,6 +113,8 @@ def check_python() -> int:
 def need(names: list[str]) -> int:
     """0 when every tool named is there (installed now as root on Debian); else hints, and 1."""
     missing = [name for name in names if not any(shutil.which(e) for e in TOOLS[name][1])]
+    if "chromium" in names and "chromium" not in missing and not _has_libatomic():
+        missing.append("chromium")  # installs libatomic1 beside it
     if names and "chromium" in missing and os.environ.get("SESSIONLAB_CHROMIUM"):
         missing.remove("chromium")
     if not missing:
@@ -134,6 +137,15 @@ def need(names: list[str]) -> int:
     if "chromium" in missing:
         print("(or point SESSIONLAB_CHROMIUM at a Chromium or Chrome executable)")
     return 1
+
+
+def _has_libatomic() -> bool:
+    """Playwright's driver (a Node.js binary in its wheel) loads libatomic.so.1 on Linux."""
+    if not sys.platform.startswith("linux"):
+        return True
+    import ctypes.util
+
+    return ctypes.util.find_library("atomic") is not None
 
 
 def _purposes(names: list[str]) -> str:
