@@ -4,7 +4,8 @@
 # A minimal root file system from Debian's packages (debootstrap --variant=minbase), only the
 # packages README.md lists installed with apt-get, this repository's committed HEAD cloned in,
 # then `make TARGET` for each target with a clean environment (env -i). Needs root, debootstrap
-# and the network (deb.debian.org, PyPI, npm). Times each step; the log is in $WORK/fresh.log.
+# and the network (deb.debian.org, PyPI, npm). Prints the time of each step and a pass/FAIL line
+# per target; the root file system stays in $WORK for a look inside (chroot $WORK).
 set -euo pipefail
 
 BASE_ONLY=no
