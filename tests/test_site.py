@@ -101,19 +101,18 @@ def test_sitemap_and_robots_list_every_page_under_the_base_url():
 
 
 @pytest.mark.parametrize("source", [p for p in PAGES if p.suffix == ".ipynb"], ids=lambda p: p.stem)
-def test_notebook_pages_launch_on_binder_and_colab_from_the_one_repository_url(source):
+def test_notebook_pages_link_the_one_repository_and_offer_no_launch_that_fails(source):
     config = site_config()["repository"]
     repo = config["url"].removeprefix("https://github.com/")
     notebook = source.relative_to(ROOT).as_posix()
     links = [a.get("href", "") for a in soup_of(source).find_all("a")]
-    binder = f"https://mybinder.org/v2/gh/{repo}/{config['branch']}?urlpath=lab/tree/{notebook}"
-    assert binder in links, f"{source.name}: no Binder button"
-    assert (
-        f"https://colab.research.google.com/github/{repo}/blob/{config['branch']}/{notebook}"
-        in links
-    )
+    # Colab has no sessionlab, browser or services, and Binder is not verified: README.md says
+    # to run the container instead (issue 21).
+    launchers = ("mybinder.org", "colab.research.google.com")
+    assert not [link for link in links if any(host in link for host in launchers)], source.name
     assert f"https://github.com/{repo}" in links, f"{source.name}: no repository button"
-    assert any(link.endswith(notebook) and "/blob/" in link for link in links), "no source button"
+    source_link = f"https://github.com/{repo}/blob/{config['branch']}/{notebook}"
+    assert any(link.split("?")[0] == source_link for link in links), "no source button"
 
 
 @pytest.mark.parametrize("source", PAGES, ids=lambda p: p.stem)

@@ -33,7 +33,7 @@ def chromium_path() -> str:
         (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
     )
     if not found:
-        pytest.fail("no Chromium: install the Debian package chromium (make chromium does)")
+        pytest.fail("no Chromium: `make chromium` installs it or says how to install it here")
     return found
 
 

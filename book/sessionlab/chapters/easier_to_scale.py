@@ -234,7 +234,7 @@ def run_wrk(
         raise ValueError("a load run lasts a whole number of seconds, from 1 to 120")
     wrk = shutil.which("wrk")
     if wrk is None:
-        raise RuntimeError("wrk is not installed: run `make loadtools` (Debian package wrk)")
+        raise RuntimeError("wrk is not installed: `make loadtools` says how to install it here")
     argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s"]
     argv += ["-s", str(WRK_REPORT)]
     for name, value in (headers or {}).items():

@@ -71,7 +71,17 @@ WAIT_SECONDS = 60.0
 
 #: What each engine needs on the machine: (environment override, candidates, Debian package).
 _EXECUTABLES = {
-    "chromium": ("SESSIONLAB_CHROMIUM", ("chromium", "chromium-browser"), "chromium"),
+    "chromium": (
+        "SESSIONLAB_CHROMIUM",
+        (
+            "chromium",
+            "chromium-browser",
+            # where Homebrew's Chromium cask and Google Chrome put them on macOS (not on PATH)
+            "/Applications/Chromium.app/Contents/MacOS/Chromium",
+            "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+        ),
+        "chromium",
+    ),
     "firefox": ("SESSIONLAB_FIREFOX", ("firefox-esr", "firefox"), "firefox-esr"),
     "webkit-driver": ("SESSIONLAB_WEBKIT_DRIVER", ("WebKitWebDriver",), "webkit2gtk-driver"),
     "webkit-browser": (
