@@ -4,7 +4,8 @@ Starts JupyterLab (with jupyterlab-myst, ``make lab``'s packages) on 127.0.0.1 a
 with a random token and a throw-away workspace folder, opens the notebook in headless Chromium,
 waits for the MyST rendering, scrolls to each requested text and saves a PNG of the screen
 around it; then stops JupyterLab. With ``--save`` it also saves the notebook from JupyterLab
-(Ctrl+S) and reports whether the file changed, which is what a reader's save does.
+(Ctrl+S) and reports whether the file changed, which is what a reader's save does; with
+``--run-all`` it first runs every cell (Run > Run All Cells) and waits for the kernel.
 
 Usage: python tools/lab_screenshot.py book/16_prevents_csrf.ipynb OUT.png "text to find" ...
        (one OUT.png per text: OUT-1.png, OUT-2.png, ...)
@@ -58,14 +59,32 @@ def wait_ready(url: str, process: subprocess.Popen, seconds: float = 60) -> None
     raise TimeoutError(f"JupyterLab did not answer {url} in {seconds} s")
 
 
-async def shoot(url: str, out: Path, texts: list[str], save: bool) -> None:
+async def run_all(page) -> None:
+    """Run > Run All Cells, as a reader does, and wait until no cell is queued or running."""
+    await page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    await page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    await page.wait_for_timeout(3000)  # the first cells are queued (a fast notebook may be done)
+    await page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
+        ".some(p => p.textContent.includes('[*]'))",
+        timeout=600_000,
+        polling=1000,
+    )
+
+
+async def shoot(url: str, out: Path, texts: list[str], save: bool, run: bool = False) -> None:
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         await page.goto(url)
         await page.locator(".jp-MarkdownCell .myst").first.wait_for(timeout=60_000)
         await page.wait_for_load_state("networkidle")
+        news = page.get_by_role("button", name="No", exact=True)  # "notified about Jupyter news?"
+        if await news.count():
+            await news.first.click()
+        if run:
+            await run_all(page)
         for number, text in enumerate(texts, start=1):
-            target = page.locator(".jp-Cell", has_text=text).last
+            target = page.locator(".jp-Cell", has_text=text).first
             await target.scroll_into_view_if_needed()
             await target.evaluate("e => e.scrollIntoView({block: 'start'})")
             await page.wait_for_timeout(1500)  # let lazy outputs paint (nothing signals it)
@@ -83,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("texts", nargs="+")
     parser.add_argument("--save", action="store_true")
+    parser.add_argument("--run-all", action="store_true", help="Run All Cells before the shots")
     args = parser.parse_args(argv)
     notebook = args.notebook.resolve()
     before = notebook.read_bytes()
@@ -92,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wait_ready(f"http://127.0.0.1:{port}/api/status?token={token}", process)
             url = f"http://127.0.0.1:{port}/lab/tree/{notebook.name}?token={token}&reset"
-            asyncio.run(shoot(url, args.out, args.texts, args.save))
+            asyncio.run(shoot(url, args.out, args.texts, args.save, args.run_all))
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
