@@ -111,12 +111,9 @@ site: book  ## checks of the built site
 
 test: $(STAMP) browsers lint unit nbval site  ## everything CI runs
 
-notebooks: $(STAMP) redis browsers loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one) to commit their outputs
+notebooks: $(STAMP) redis browsers loadtools node  ## re-execute notebooks in place (NB=book/x.ipynb for one), numbers in the prose included, to commit them
 	$(BIN)/ruff format $(or $(NB),$(NOTEBOOKS))
-	for nb in $(or $(NB),$(NOTEBOOKS)); do \
-	  (cd "$$(dirname "$$nb")" && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	     --ExecutePreprocessor.timeout=120 "$$(basename "$$nb")"); \
-	done
+	$(BIN)/python tools/execute_notebooks.py --timeout 900 $(or $(NB),$(NOTEBOOKS))
 
 stability: $(STAMP) browsers  ## nbval three times, then under another time zone, locale and hash seed
 	for run in 1 2 3; do echo "== nbval run $$run of 3"; $(NBVAL) -q $(NOTEBOOKS); done

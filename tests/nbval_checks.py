@@ -13,6 +13,11 @@ memory (VmHWM) against a budget.
 
 It also treats glued figures like the plain PNG outputs nbval already skips: their pixels may
 change with measured data, while their text (``<Figure size ... with 1 Axes>``) is compared.
+
+Numbers in the prose are checked like outputs: after each code cell, the ``{eval}`` roles of the
+markdown cells that follow it (up to the next code cell) are evaluated in the kernel, as
+JupyterLab does when a reader runs those cells, and each result must equal the one stored in the
+cell's ``user_expressions`` once nbval's sanitizer has masked both (tools/inline_eval.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -28,6 +34,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+
+import inline_eval  # noqa: E402
 
 MEMORY_BUDGET_MB = 500
 TAG_VARIABLE = "SESSIONLAB_NOTEBOOK_RUN"
@@ -138,9 +148,63 @@ def pytest_runtest_setup(item):
         run.kernel_ports = _listening(run.kernel) if run.kernel else set()
 
 
+def _markdown_after(item) -> list:
+    """This code cell (its figure caption) and the markdown cells up to the next code cell."""
+    cells = item.parent.nb.cells
+    index = next(i for i, cell in enumerate(cells) if cell is item.cell)
+    following = [item.cell]
+    for cell in cells[index + 1 :]:
+        if cell.cell_type == "code":
+            break
+        if cell.cell_type == "markdown":
+            following.append(cell)
+    return following
+
+
+def _evaluate(kernel, exprs: list[str]) -> list[dict]:
+    msg_id = kernel.kc.execute(
+        "", silent=True, store_history=False, user_expressions=inline_eval.request(exprs)
+    )
+    while True:
+        reply = kernel.get_message(stream="shell", timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    kernel.await_idle(msg_id, 60)
+    return inline_eval.stored(exprs, reply["content"].get("user_expressions", {}))
+
+
+def _shown(result: dict) -> str:
+    try:
+        return inline_eval.shown(result)
+    except inline_eval.StoredResultError as error:
+        return f"<{error}>"
+
+
+def prose_differences(item) -> list[str]:
+    """Numbers in the prose after this cell whose stored text differs from a fresh evaluation."""
+    differences = []
+    for cell in _markdown_after(item):
+        exprs = inline_eval.expressions(inline_eval.markdown_source(cell))
+        if not exprs:
+            continue
+        kept = cell.get("metadata", {}).get(inline_eval.METADATA_KEY, [])
+        for index, entry in enumerate(_evaluate(item.parent.kernel, exprs)):
+            old = kept[index] if index < len(kept) else None
+            if old is None or old.get("expression") != entry["expression"]:
+                differences.append(f"{entry['expression']}: nothing stored (run make notebooks)")
+                continue
+            fresh, stored = _shown(entry["result"]), _shown(old["result"])
+            if item.sanitize(fresh) != item.sanitize(stored):
+                differences.append(f"{entry['expression']}: stored {stored!r}, now {fresh!r}")
+    return differences
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     result = yield
+    if _notebook_of(item) is not None:
+        differences = prose_differences(item)
+        assert not differences, "numbers in the prose changed: " + "; ".join(differences)
     run = _runs.get(_notebook_of(item) or "")
     if run is None or run.kernel is None:
         return result

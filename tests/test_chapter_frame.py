@@ -1,8 +1,8 @@
 """Every chapter keeps the frame of book/_template.ipynb (CONTRIBUTING.md, "The chapter frame"):
 claim title, overview with the three labelled paragraphs, a Setup section whose one imports cell
 makes the bench, experiments that assert, a Verdict admonition, Summary, at least two exercises
-with solutions, a Clean up section that closes the bench, References; figures with a name, alt
-text and a caption; code cells of at most 25 lines; no literalinclude."""
+with solutions, a Clean up section that closes the bench, References; figures drawn in their own
+cell with a name, alt text and a caption; code cells of at most 25 lines; no literalinclude."""
 
 import json
 import re
@@ -99,12 +99,23 @@ def test_chapter_frame(notebook):
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
 def test_every_figure_is_named_described_and_captioned(notebook):
+    """A figure is drawn by its own cell, so JupyterLab shows it where the site does; the cell's
+    ``mystnb`` metadata makes it a numbered figure with a caption and alt text on the site."""
     markdown, _ = markdown_and_code(notebook)
-    for block in re.findall(r"```\{glue:figure\}[^\n]*\n(.*?)```", markdown, flags=re.DOTALL):
-        assert re.search(r"^:name: fig-\S+", block, flags=re.MULTILINE), block
-        assert re.search(r"^:alt: \S.{20,}", block, flags=re.MULTILINE), block
-        caption = [line for line in block.splitlines() if line.strip() and not line.startswith(":")]
-        assert caption, f"no caption: {block}"
+    assert "{glue:figure}" not in markdown, "draw the figure in its cell (tools/glue_to_eval.py)"
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    for index, cell in enumerate(cells):
+        outputs = cell.get("outputs", [])
+        options = cell.get("metadata", {}).get("mystnb", {})
+        if not options and not any("image/png" in o.get("data", {}) for o in outputs):
+            continue
+        figure = options.get("figure", {})
+        assert re.fullmatch(r"fig-\S+", figure.get("name", "")), f"cell {index}: no :name: fig-..."
+        assert len(options.get("image", {}).get("alt", "")) > 20, f"cell {index}: no alt text"
+        assert figure.get("caption", "").strip(), f"cell {index}: no caption"
+        assert cell["source"] and "".join(cell["source"]).rstrip().endswith("plt.show()"), (
+            f"cell {index}: a figure cell ends with plt.show()"
+        )
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)

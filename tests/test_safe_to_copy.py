@@ -110,13 +110,14 @@ def test_notebook_is_committed_executed_and_clean(notebook):
         )
 
 
-def test_glue_names_are_unique_across_the_book():
+def test_prose_numbers_have_names_unique_across_the_book():
+    """A name in ``prose[...]`` (the numbers the text quotes) names one thing in the whole book."""
     seen = {}
     for notebook in NOTEBOOKS:
         for cell in cells(notebook):
             if cell["cell_type"] != "code":
                 continue
-            for name in re.findall(r"""\bglue\(\s*["']([^"']+)["']""", "".join(cell["source"])):
+            for name in re.findall(r"""\bprose\[\s*f?["']([^"']+)["']""", "".join(cell["source"])):
                 assert seen.setdefault(name, notebook.name) == notebook.name, (
-                    f"glue {name!r} in two chapters"
+                    f"prose[{name!r}] in two chapters"
                 )
