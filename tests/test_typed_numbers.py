@@ -13,7 +13,7 @@ import typed_numbers as tn
 ALLOWED = tn.allowed_phrases()
 #: Files whose prose has been reviewed number by number. The rest are listed in NOT_YET_REVIEWED
 #: and shrink as chapters are reviewed; a file in neither list fails below.
-REVIEWED = {"00_preface.md", "glossary.md", "10_easier_to_scale.ipynb"}
+REVIEWED = {"00_preface.md", "00_answer.md", "glossary.md", "10_easier_to_scale.ipynb"}
 NOT_YET_REVIEWED = {
     "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",

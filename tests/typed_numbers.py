@@ -189,5 +189,14 @@ def find_typed(name: str, markdown_sources: list[str], phrases: list[dict[str, s
 def sources_of(path: Path) -> list[str]:
     if path.suffix == ".md":
         return [path.read_text()]
-    cells = json.loads(path.read_text())["cells"]
-    return ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    sources = []
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            sources.append("".join(cell["source"]))
+        else:  # a figure drawn in its cell: its caption and alt text are prose too
+            mystnb = cell.get("metadata", {}).get("mystnb", {})
+            caption = mystnb.get("figure", {}).get("caption", "")
+            alt = mystnb.get("image", {}).get("alt", "")
+            if caption or alt:
+                sources.append(f"{caption}\n\n{alt}")
+    return sources

@@ -134,7 +134,39 @@ def _eval_role(name, rawtext, text, lineno, inliner, options=None, content=None)
     return [nodes.inline(rawtext, next(iter(texts)), classes=["eval-result"])], []
 
 
+def measured(path: Path, key: str) -> str:
+    """The text a chapter shows for ``prose["key"]``, from its stored results; raises
+    :class:`StoredResultError` when the chapter has none, or has two different ones."""
+    texts = notebook_values(path).get(f'prose["{key}"]') if path.exists() else None
+    if not texts:
+        raise StoredResultError(f"{path.name} stores no result for prose[{key!r}]")
+    if len(texts) > 1:
+        raise StoredResultError(f"{path.name} stores different results for {key}: {sorted(texts)}")
+    text = next(iter(texts))
+    if text.startswith("\0"):
+        raise StoredResultError(f"{path.name}, {key}: {text[1:]}")
+    return text
+
+
+def _measured_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{measured}`10_easier_to_scale::scale_load_ratio``` on any page: the number that chapter
+    shows, read from its stored results when the site is built (so a summary page cannot drift
+    from its chapters)."""
+    from docutils import nodes
+
+    env = inliner.document.settings.env
+    chapter, _, key = text.partition("::")
+    path = Path(env.doc2path(env.docname)).parent / f"{chapter}.ipynb"
+    try:
+        shown_text = measured(path, key)
+    except StoredResultError as error:
+        message = inliner.reporter.warning(str(error), line=lineno)
+        return [nodes.problematic(rawtext, rawtext)], [message]
+    return [nodes.inline(rawtext, shown_text, classes=["eval-result"])], []
+
+
 def setup(app) -> dict:
     # myst-nb registers an `eval` role that asks a running kernel; this one reads the notebook.
     app.add_role("eval", _eval_role, override=True)
+    app.add_role("measured", _measured_role)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

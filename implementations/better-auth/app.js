@@ -26,6 +26,9 @@ const cacheMaxAge = Number(process.env.COOKIE_CACHE_MAX_AGE ?? 300);
 
 export const auth = betterAuth({
   baseURL,
+  // The app's own origins: the checklist reaches it as 127.0.0.1 and, in a browser, as
+  // app.site.localhost (a real site lists the host names it serves).
+  trustedOrigins: [baseURL, `http://app.site.localhost:${env.port}`],
   secret: crypto.randomBytes(32).toString("hex"),
   database: new Database(":memory:"),
   emailAndPassword: {

@@ -26,7 +26,6 @@ from sessionlab.checklist.adapter import (
     SHARED_DOMAIN,
     SIBLING_HOST,
     Adapter,
-    AdapterError,
 )
 from sessionlab.checklist.items import LOGIN_CSRF, TOSSING, Item, chromium_version, logged_in
 from sessionlab.lab.servers import LoopbackServer, ServerLimits, serve_wsgi
@@ -98,8 +97,11 @@ async def tossing_in_chromium(side: InBrowser):
     if not tab.url.startswith(side.url("/")):  # the victim's tab needs a page of the app
         await tab.goto(side.url(a.protected_path))
     status = await side.log_in("alice")
-    if status != 200 or await side.whoami() != "alice":
-        raise AdapterError(f"{a.name}: Chromium cannot log in as alice ({status})")
+    if status != 200 or await side.whoami() != "alice":  # untestable here: never a PASS
+        return (
+            FAIL,
+            f"inconclusive: Chromium could not log in as alice on the app's page ({status})",
+        )
     await tab.goto(f"http://{SIBLING_HOST}:{side.attacker.port}/")  # any page of the sibling
     for path in (a.protected_path, "/"):
         tossed = f"{a.session_cookie}={dave}; Domain={SHARED_DOMAIN}; Path={path}; Secure"

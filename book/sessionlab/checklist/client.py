@@ -86,6 +86,10 @@ def send(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> 
             connections.pop(key, None)
             if attempt == 2:
                 raise
+        except BaseException:  # a timeout, a reply that is no HTTP: never reuse this connection
+            connection.close()
+            connections.pop(key, None)
+            raise
     raise AssertionError("unreachable")
 
 

@@ -10,6 +10,7 @@ with the reason in its evidence.
 from __future__ import annotations
 
 import functools
+import http.client
 import math
 import re
 import secrets
@@ -774,7 +775,7 @@ def _server_errors(sends) -> tuple[list[str], int]:
         sent += 1
         try:
             status = send().status_code
-        except OSError as error:  # a closed connection is a refusal, not a crash
+        except (OSError, http.client.HTTPException) as error:  # closed or not HTTP: no 5xx
             status = type(error).__name__
         if isinstance(status, int) and status >= 500:
             errors.append(f"{what} -> {status}")
