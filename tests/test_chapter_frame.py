@@ -13,7 +13,7 @@ from toc import ROOT, toc_notebooks
 CHAPTERS = toc_notebooks()
 TEMPLATE = ROOT / "book" / "_template.ipynb"
 MAX_CELL_LINES = 25
-FORBIDDEN_HEADINGS = ("Imports", "Verdict", "Teardown")
+FORBIDDEN_HEADINGS = ("Imports", "Teardown")
 
 
 def headings(markdown):
@@ -46,7 +46,7 @@ def test_chapter_follows_the_template(notebook):
     template_markdown, _ = markdown_and_code(TEMPLATE)
     assert frame_headings(markdown) == frame_headings(template_markdown), "frame sections, in order"
     assert not set(headings(markdown)) & set(FORBIDDEN_HEADINGS), (
-        "no Imports/Verdict/Teardown heading"
+        "no Imports/Teardown heading"
     )
     for label in ("**Learning objectives.**", "**Prerequisites.**", "**Time.**"):
         assert label in markdown, f"the overview has the paragraph {label}"
@@ -83,7 +83,12 @@ def test_chapter_frame(notebook):
     assert re.search(r"objectives|you will learn", markdown, flags=re.IGNORECASE), (
         "the overview states objectives"
     )
-    assert re.search(r"```\{admonition\} Verdict", markdown), "a Verdict admonition"
+    assert re.search(r"^## Verdict\n\n```\{admonition\} Verdict", markdown, re.M), (
+        "a ## Verdict heading (the page menu) over the Verdict admonition"
+    )
+    assert re.match(r"\s*# .+\n\n\*Claim tested: .+\.\* \*\*Verdict:\*\* ", markdown), (
+        "the title states the finding; under it the claim tested and the verdict in short"
+    )
     labels = re.findall(r"```\{exercise\}.*\n:label: (\S+)", markdown)
     assert len(labels) >= 2, "at least two exercises"
     for label in labels:
