@@ -154,6 +154,9 @@ def test_bookmarks_hold_parts_chapters_and_sections():
     assert sum(1 for _, _, sections in chapters if sections) >= len(chapters) // 2, (
         "most chapters have no section bookmarks"
     )
+    sections = [title for _, _, children in chapters for title, _, _ in children]
+    doubled = [t for t in sections if len(t) > 8 and t[: len(t) // 2] == t[len(t) // 2 :]]
+    assert not doubled, f"bookmarks named twice over: {doubled}"
 
 
 def chapter_marks(path: Path) -> list[tuple[str, int]]:

@@ -70,10 +70,7 @@ PREPARE = """async (solutions) => {
   const h1 = document.querySelector('.bd-article h1');
   const title = h1 ? [...h1.childNodes].filter(n => !(n.classList && n.classList.contains(
     'headerlink'))).map(n => n.textContent).join('').trim() : document.title;
-  const headings = [...document.querySelectorAll('.bd-article :is(h1, h2, h3, h4, h5, h6)')]
-    .filter(h => h.getClientRects().length).map(h => [...h.childNodes].filter(n => !(n.classList
-      && n.classList.contains('headerlink'))).map(n => n.textContent).join('').trim());
-  return {broken: images.filter(i => !i.naturalWidth).map(i => i.src), title, headings,
+  return {broken: images.filter(i => !i.naturalWidth).map(i => i.src), title,
           solutions: document.querySelectorAll(solutions).length};
 }"""
 DROP_SOLUTIONS = "(sel) => document.querySelectorAll(sel).forEach(e => e.remove())"
@@ -159,7 +156,7 @@ def read_outline(path: Path) -> list:
     return walk(reader.outline)
 
 
-HEADINGS = """() => [...document.querySelectorAll('.bd-article :is(h1, h2, h3, h4, h5, h6)')]
+HEADINGS = """() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
   .filter(h => h.getClientRects().length).map(h => [...h.childNodes].filter(n => !(n.classList
     && n.classList.contains('headerlink'))).map(n => n.textContent).join('').trim())"""
 
@@ -224,7 +221,7 @@ def print_pages(browser, base: str, entries: list[Entry], folder: Path, blocked:
             tagged=True,
         )
         entry.pages = pages_of(entry.pdf)
-        entry.outline = named(read_outline(entry.pdf), found["headings"])
+        entry.outline = named(read_outline(entry.pdf), page.evaluate(HEADINGS))
         if found["solutions"]:
             page.evaluate(DROP_SOLUTIONS, SOLUTIONS)
             entry.student_pdf = folder / f"{name}.student.pdf"
