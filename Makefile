@@ -100,7 +100,7 @@ lint: $(STAMP)  ## ruff on the helper package, the tests and every notebook
 	$(BIN)/ruff format --check book tests
 
 unit: $(STAMP) redis node  ## unit tests, hostile-input corpus, property and abuse tests
-	$(BIN)/pytest tests -m "not site"
+	$(BIN)/pytest tests -m "not site and not pdf"
 
 nbval: $(STAMP) redis browsers loadtools node  ## re-execute every notebook in _toc.yml and compare with its committed outputs
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "_toc.yml lists no notebook"; exit 1; fi
@@ -152,9 +152,14 @@ tools/lighthouse/node_modules/.installed: tools/lighthouse/package.json tools/li
 audit: book chromium tools/lighthouse/node_modules/.installed  ## Lighthouse on every page: _build/audit/report.md
 	CHROME_PATH=$${SESSIONLAB_CHROMIUM:-/usr/bin/chromium} $(BIN)/python tools/lighthouse/audit.py
 
-pdf: $(STAMP) chromium  ## the whole book as one PDF: _build/pdf/sessions-not-jwt.pdf
-	$(BIN)/jupyter-book build . --builder singlehtml -W -n --keep-going
+pdf: book chromium  ## the book, one handout per chapter and a student edition as PDFs in _build/pdf
+	@command -v pdftotext >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the Debian package poppler-utils (the PDF's tests read it with pdftotext)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "make pdf's tests need pdftotext: install the Debian package 'poppler-utils'"; exit 1; fi; }
 	$(BIN)/python tools/pdf.py
+	$(BIN)/pytest -q -m pdf tests/test_pdf.py
 
 lock: $(LAB_STAMP)  ## rewrite constraints.txt from what is installed (book, tests and lab)
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v "^pip==" > constraints.txt

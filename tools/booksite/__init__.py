@@ -37,6 +37,11 @@ What the default sphinx-book-theme page costs and why each change below is made:
 * ``booksite.js`` also wires the article header's sidebar buttons (the theme wires only the
   hidden ones in the top header, so on a phone neither the navigation nor "On this page"
   opened), and keeps a #fragment's target in place while the sections around it are laid out.
+* On a phone, a table wider than the column scrolls in its own box with a fade and a "scroll"
+  hint at the edge that hides columns, a DataFrame's row labels stay in view, code output scrolls
+  in its box and figures fit the column (``booksite.css``, ``booksite.js``). A table cell that says
+  only PASS, FAIL, N/A, refused, executed, accepted ... (``VERDICT_WORDS``) gets a colour and a
+  mark (✓ ✗ – ⊘ ▶), so no verdict rests on colour alone.
 * ``html_baseurl`` (``html.baseurl`` in ``_config.yml``) is the one setting behind the canonical
   link, Open Graph URLs (sphinxext-opengraph), sitemap.xml and robots.txt (written here: a
   sitemap extension lists only the pages an incremental build rewrote).
@@ -333,6 +338,57 @@ def _lazy_images(outdir: Path) -> None:
             page.write_text(lighter, encoding="utf-8")
 
 
+#: A table cell whose whole text is one of these words gets a colour and a mark (booksite.css):
+#: verdicts of a checklist, and what became of a request or a token. "accepted" and "executed"
+#: are not judged good or bad (a valid token is accepted, a forged one should not be): they get
+#: their own colour and shape, distinct from "refused".
+VERDICT_WORDS = {
+    "pass": "pass",
+    "passed": "pass",
+    "fail": "fail",
+    "failed": "fail",
+    "n/a": "na",
+    "refused": "stopped",
+    "rejected": "stopped",
+    "blocked": "stopped",
+    "denied": "stopped",
+    "accepted": "through",
+    "executed": "through",
+    "allowed": "through",
+}
+VERDICT_CELL = re.compile(
+    r"<td(?P<attrs>(?:\s[^>]*)?)>(?P<before>\s*(?:<p>)?\s*)"
+    r"(?P<word>" + "|".join(re.escape(w) for w in VERDICT_WORDS) + r")"
+    r"(?P<after>\s*(?:</p>)?\s*)</td>",
+    re.IGNORECASE,
+)
+
+
+def _mark_verdicts(outdir: Path) -> None:
+    """Mark table cells that hold only a verdict word (PASS, FAIL, refused ...) with a class.
+
+    Done on the written pages, so it reaches every table whatever produced it: a markdown table,
+    a DataFrame output, a glued or evaluated one."""
+
+    def mark(match: re.Match) -> str:
+        attrs = match.group("attrs")
+        if "booksite-mark" in attrs:
+            return match.group(0)
+        kind = VERDICT_WORDS[match.group("word").lower()]
+        classes = f"booksite-mark booksite-{kind}"
+        if re.search(r'\sclass="', attrs):
+            attrs = re.sub(r'\sclass="', f' class="{classes} ', attrs, count=1)
+        else:
+            attrs = f'{attrs} class="{classes}"'
+        return f"<td{attrs}>{match.group('before')}{match.group('word')}{match.group('after')}</td>"
+
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        marked = VERDICT_CELL.sub(mark, text)
+        if marked != text:
+            page.write_text(marked, encoding="utf-8")
+
+
 def _drop_unused_icon_rules(outdir: Path, names: set[str]) -> None:
     """The theme's stylesheet carries a rule for each of Font Awesome's ~1,900 icons; keep ours."""
     sheet = outdir / "_static" / "styles" / "pydata-sphinx-theme.css"
@@ -364,8 +420,10 @@ def _shrink_figures(outdir: Path) -> None:
             if colours is None:
                 continue
             palette = rgb.quantize(colors=len(colours), method=Image.Quantize.MEDIANCUT)
+            # matplotlib records the dpi it drew at: the site's tests size figure text from it
+            keep = {"dpi": image.info["dpi"]} if "dpi" in image.info else {}
         smaller = png.with_suffix(".tmp.png")
-        palette.save(smaller, optimize=True)
+        palette.save(smaller, optimize=True, **keep)
         if smaller.stat().st_size < png.stat().st_size:
             smaller.replace(png)
         else:
@@ -633,6 +691,7 @@ def on_build_finished(app: Sphinx, exception) -> None:
     _settle_theme(outdir)
     _lazy_theme_tab_stops(outdir)
     _fix_citation_roles(outdir)
+    _mark_verdicts(outdir)
     _shrink_figures(outdir)
     _vendor_mathjax(outdir)
     _bundle_stylesheets(outdir)  # last: it keeps what any page or script (MathJax's) may use

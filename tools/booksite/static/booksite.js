@@ -10,6 +10,8 @@
      load, which made the browser lay out all of it (content-visibility skips it) in one long
      task. Here every such block starts focusable, and each is measured only when it comes near
      the screen, keeping tabindex 0 only if it scrolls (the theme's rule).
+   - Wide tables (DataFrame outputs, markdown tables) scroll in their own box; one that does
+     gets a fade at the edges that hide columns and a "scroll" hint (booksite.css).
    - The article header's sidebar buttons (navigation; "On this page" below 1200 px) work: the
      theme wires only the top header's, which are hidden.
    - Links to a section of a long page land on it, although the sections around it are laid
@@ -106,10 +108,44 @@
     );
   }
 
+  // A table wider than its box: a fade at each edge that hides columns and a "scroll" hint
+  // until the reader reaches the right edge (booksite.css draws them on the wrapper).
+  var WIDE_TABLES = ".cell_output .output.text_html, .pst-scrollable-table-container";
+
+  function wideTable(el) {
+    if (!el.querySelector("table")) return;
+    var frame = el.parentElement;
+    var wide = el.scrollWidth > el.clientWidth + 1;
+    if (!frame.classList.contains("booksite-wide")) {
+      if (!wide) return;
+      frame = document.createElement("div");
+      frame.className = "booksite-wide";
+      el.parentElement.insertBefore(frame, el);
+      frame.appendChild(el);
+      var hint = document.createElement("span");
+      hint.className = "booksite-scroll-hint";
+      hint.setAttribute("aria-hidden", "true");
+      hint.textContent = "scroll \u2192";
+      frame.appendChild(hint);
+      if (!el.hasAttribute("role")) {
+        el.setAttribute("role", "region");
+        el.setAttribute("aria-label", "Table (scrolls sideways)");
+      }
+      el.addEventListener("scroll", function () { edges(el, frame); }, { passive: true });
+    }
+    edges(el, frame);
+  }
+
+  function edges(el, frame) {
+    var left = el.scrollLeft;
+    frame.classList.toggle("booksite-more-left", left > 1);
+    frame.classList.toggle("booksite-more-right", left + el.clientWidth < el.scrollWidth - 1);
+  }
+
   var SCROLLABLE = [
     "pre",
     ".nboutput > .output_area",
-    ".cell_output > .output",
+    ".cell_output .output",
     ".jp-RenderedHTMLCommon",
     ".pst-scrollable-table-container",
   ].join(", ");
@@ -124,6 +160,7 @@
           var el = entry.target;
           el.tabIndex =
             el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight ? 0 : -1;
+          if (el.matches(WIDE_TABLES)) wideTable(el);
         });
       },
       { rootMargin: "100% 0px" },
