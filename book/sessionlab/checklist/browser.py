@@ -100,7 +100,7 @@ async def tossing_in_chromium(side: InBrowser):
     if status != 200 or await side.whoami() != "alice":  # untestable here: never a PASS
         return (
             FAIL,
-            f"inconclusive: Chromium could not log in as alice on the app's page ({status})",
+            f"in Chromium: inconclusive: no login as alice on the app's page ({status})",
         )
     await tab.goto(f"http://{SIBLING_HOST}:{side.attacker.port}/")  # any page of the sibling
     for path in (a.protected_path, "/"):
