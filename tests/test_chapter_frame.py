@@ -45,9 +45,7 @@ def test_chapter_follows_the_template(notebook):
     markdown, code = markdown_and_code(notebook)
     template_markdown, _ = markdown_and_code(TEMPLATE)
     assert frame_headings(markdown) == frame_headings(template_markdown), "frame sections, in order"
-    assert not set(headings(markdown)) & set(FORBIDDEN_HEADINGS), (
-        "no Imports/Teardown heading"
-    )
+    assert not set(headings(markdown)) & set(FORBIDDEN_HEADINGS), "no Imports/Teardown heading"
     for label in ("**Learning objectives.**", "**Prerequisites.**", "**Time.**"):
         assert label in markdown, f"the overview has the paragraph {label}"
     setup = markdown[markdown.index("## Setup") :]
