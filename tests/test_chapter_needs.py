@@ -7,9 +7,10 @@ from toc import CHAPTER_NEEDS, ROOT, toc_notebooks
 
 # What in a chapter's code cells or its module (book/sessionlab/chapters/<slug>.py) shows a need.
 SIGNS = {
-    "chromium": r"\.browser\(|launch_chromium|chromium_executable",
+    "chromium": r"\.browsers?\(|launch_chromium|chromium_executable",
     "loadtools": r"which\(\"(wrk|haproxy)\"\)|\[\"(haproxy|wrk)\"",
-    "node": r"which\(\"node\"\)|\[\"node\"",
+    # run_suite starts implementations/, Node.js apps among them
+    "node": r"which\(\"node\"\)|\[\"node\"|run_suite\(",
     "redis": r"\.redis\(|redis_server\(",
 }
 
