@@ -10,7 +10,7 @@ SIGNS = {
     "chromium": r"\.browsers?\(|launch_chromium|chromium_executable",
     "loadtools": r"which\(\"(wrk|haproxy)\"\)|\[\"(haproxy|wrk)\"",
     # run_suite starts implementations/, Node.js apps among them
-    "node": r"which\(\"node\"\)|\[\"node\"|run_suite\(",
+    "node": r"which\(\"node\"\)|\[\"node\"|run_suite\(bench",
     "redis": r"\.redis\(|redis_server\(",
 }
 
