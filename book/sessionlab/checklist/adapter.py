@@ -14,6 +14,8 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
+from sessionlab.recommended.frameworks.common import DEMO_USERS
+
 PASS, FAIL, NA = "PASS", "FAIL", "N/A"
 ATTACKER_ORIGIN = "http://attacker.localhost"
 #: In Chromium: the app's host, its sibling (a host under the same registrable domain, which may
@@ -26,14 +28,7 @@ APP_HOST, SIBLING_HOST, SHARED_DOMAIN = (
 #: The accounts every app under the checklist seeds (demo passwords, never reuse): name ->
 #: (password, role). Items use them by name: alice the victim, dave the attacker, carol changes
 #: her password, erin is disabled, frank and alice are timed, root is the administrator.
-USERS = {
-    "alice": ("correct horse", "user"),
-    "root": ("root password", "admin"),
-    "carol": ("carol password", "user"),
-    "dave": ("dave password", "user"),
-    "erin": ("erin password", "user"),
-    "frank": ("frank password", "user"),
-}
+USERS = DEMO_USERS  # the one table the framework apps seed
 FAMILIES = ("server-side", "signed-cookie", "sealed-cookie", "jwt", "opaque-token")
 COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
