@@ -13,11 +13,16 @@ import typed_numbers as tn
 ALLOWED = tn.allowed_phrases()
 #: Files whose prose has been reviewed number by number. The rest are listed in NOT_YET_REVIEWED
 #: and shrink as chapters are reviewed; a file in neither list fails below.
-REVIEWED = {"00_preface.md", "00_answer.md", "glossary.md", "10_easier_to_scale.ipynb"}
+REVIEWED = {
+    "00_preface.md",
+    "00_answer.md",
+    "glossary.md",
+    "10_easier_to_scale.ipynb",
+    "11_easier_to_use.ipynb",
+}
 NOT_YET_REVIEWED = {
     "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",
-    "11_easier_to_use.ipynb",
     "12_more_flexible.ipynb",
     "13_more_secure.ipynb",
     "14_built_in_expiration.ipynb",
