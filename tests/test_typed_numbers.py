@@ -20,11 +20,11 @@ REVIEWED = {
     "10_easier_to_scale.ipynb",
     "11_easier_to_use.ipynb",
     "12_more_flexible.ipynb",
+    "13_more_secure.ipynb",
 }
 NOT_YET_REVIEWED = {
     "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",
-    "13_more_secure.ipynb",
     "14_built_in_expiration.ipynb",
     "15_no_cookie_consent.ipynb",
     "16_prevents_csrf.ipynb",
