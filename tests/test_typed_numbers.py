@@ -22,13 +22,13 @@ REVIEWED = {
     "12_more_flexible.ipynb",
     "13_more_secure.ipynb",
     "15_no_cookie_consent.ipynb",
+    "17_better_on_mobile.ipynb",
 }
 NOT_YET_REVIEWED = {
     "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",
     "14_built_in_expiration.ipynb",
     "16_prevents_csrf.ipynb",
-    "17_better_on_mobile.ipynb",
     "18_blocked_cookies.ipynb",
     "20_more_space.ipynb",
     "21_storage_and_xss.ipynb",
