@@ -18,6 +18,7 @@ REVIEWED = {
     "00_answer.md",
     "glossary.md",
     "10_easier_to_scale.ipynb",
+    "01_anatomy_of_a_jwt.ipynb",
     "11_easier_to_use.ipynb",
     "12_more_flexible.ipynb",
     "13_more_secure.ipynb",
@@ -25,7 +26,6 @@ REVIEWED = {
     "17_better_on_mobile.ipynb",
 }
 NOT_YET_REVIEWED = {
-    "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",
     "14_built_in_expiration.ipynb",
     "16_prevents_csrf.ipynb",
