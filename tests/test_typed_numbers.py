@@ -19,6 +19,7 @@ REVIEWED = {
     "glossary.md",
     "10_easier_to_scale.ipynb",
     "01_anatomy_of_a_jwt.ipynb",
+    "02_anatomy_of_a_session.ipynb",
     "11_easier_to_use.ipynb",
     "12_more_flexible.ipynb",
     "13_more_secure.ipynb",
@@ -26,7 +27,6 @@ REVIEWED = {
     "17_better_on_mobile.ipynb",
 }
 NOT_YET_REVIEWED = {
-    "02_anatomy_of_a_session.ipynb",
     "14_built_in_expiration.ipynb",
     "16_prevents_csrf.ipynb",
     "18_blocked_cookies.ipynb",
