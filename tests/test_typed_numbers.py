@@ -23,11 +23,11 @@ REVIEWED = {
     "11_easier_to_use.ipynb",
     "12_more_flexible.ipynb",
     "13_more_secure.ipynb",
+    "14_built_in_expiration.ipynb",
     "15_no_cookie_consent.ipynb",
     "17_better_on_mobile.ipynb",
 }
 NOT_YET_REVIEWED = {
-    "14_built_in_expiration.ipynb",
     "16_prevents_csrf.ipynb",
     "18_blocked_cookies.ipynb",
     "20_more_space.ipynb",
