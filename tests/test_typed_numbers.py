@@ -25,10 +25,10 @@ REVIEWED = {
     "13_more_secure.ipynb",
     "14_built_in_expiration.ipynb",
     "15_no_cookie_consent.ipynb",
+    "16_prevents_csrf.ipynb",
     "17_better_on_mobile.ipynb",
 }
 NOT_YET_REVIEWED = {
-    "16_prevents_csrf.ipynb",
     "18_blocked_cookies.ipynb",
     "20_more_space.ipynb",
     "21_storage_and_xss.ipynb",
