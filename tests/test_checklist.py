@@ -333,3 +333,16 @@ def test_the_launcher_starts_an_implementation_and_names_one_that_does_not_start
     assert [r.status for r in found] == ["PASS", "PASS"], found
     assert "implementations/_example (crash, TIMEOUTS=" in message
     assert "crashes at start, on purpose" in message  # the tail of its output
+
+
+def test_the_timing_rule_holds_an_oracle_on_a_loaded_machine_and_no_more():
+    """The timing item's decision rule on the figures it met: an oracle on a quiet machine
+    (8.9 against 2.4 ms) and the same app at a load average of 70 (12.9 against 8.3 ms) FAIL;
+    a slow hash on both paths, a small ratio or a small difference PASS."""
+    from sessionlab.checklist.items import timing_oracle
+
+    assert timing_oracle(3.7, 3.7, 0.0065)  # quiet: ratios above 2
+    assert timing_oracle(1.55, 1.7, 0.0046)  # loaded: 1.4x and 3 ms more
+    assert not timing_oracle(0.73, 1.1, -0.047)  # better-auth: scrypt on both paths
+    assert not timing_oracle(1.3, 1.9, 0.0045)  # a ratio of 1.3 is no oracle
+    assert not timing_oracle(1.9, 1.9, 0.0012)  # 1.2 ms more is not enough on its own
