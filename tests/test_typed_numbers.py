@@ -16,6 +16,7 @@ ALLOWED = tn.allowed_phrases()
 REVIEWED = {"00_preface.md", "00_answer.md", "glossary.md", "10_easier_to_scale.ipynb"}
 REVIEWED |= {
     "22_no_invalidation.ipynb",
+    "23_stale_data.ipynb",
     "30_short_expiry_and_refresh.ipynb",
     "31_denylists_and_key_rotation.ipynb",
     "references.md",
@@ -33,7 +34,6 @@ NOT_YET_REVIEWED = {
     "18_blocked_cookies.ipynb",
     "20_more_space.ipynb",
     "21_storage_and_xss.ipynb",
-    "23_stale_data.ipynb",
     "24_less_battle_tested.ipynb",
     "32_jwt_at_its_best.ipynb",
     "40_download_tokens.ipynb",
