@@ -19,6 +19,7 @@ REVIEWED |= {
     "23_stale_data.ipynb",
     "30_short_expiry_and_refresh.ipynb",
     "31_denylists_and_key_rotation.ipynb",
+    "32_jwt_at_its_best.ipynb",
     "40_download_tokens.ipynb",
     "references.md",
 }
@@ -36,7 +37,6 @@ NOT_YET_REVIEWED = {
     "20_more_space.ipynb",
     "21_storage_and_xss.ipynb",
     "24_less_battle_tested.ipynb",
-    "32_jwt_at_its_best.ipynb",
     "41_sessions_done_right.ipynb",
     "instructor_guide.md",
 }
