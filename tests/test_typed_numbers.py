@@ -15,6 +15,7 @@ ALLOWED = tn.allowed_phrases()
 #: and shrink as chapters are reviewed; a file in neither list fails below.
 REVIEWED = {"00_preface.md", "00_answer.md", "glossary.md", "10_easier_to_scale.ipynb"}
 REVIEWED |= {
+    "20_more_space.ipynb",
     "22_no_invalidation.ipynb",
     "23_stale_data.ipynb",
     "30_short_expiry_and_refresh.ipynb",
@@ -34,7 +35,6 @@ NOT_YET_REVIEWED = {
     "16_prevents_csrf.ipynb",
     "17_better_on_mobile.ipynb",
     "18_blocked_cookies.ipynb",
-    "20_more_space.ipynb",
     "21_storage_and_xss.ipynb",
     "24_less_battle_tested.ipynb",
     "41_sessions_done_right.ipynb",
