@@ -13,8 +13,20 @@ import typed_numbers as tn
 ALLOWED = tn.allowed_phrases()
 #: Files whose prose has been reviewed number by number. The rest are listed in NOT_YET_REVIEWED
 #: and shrink as chapters are reviewed; a file in neither list fails below.
-REVIEWED = {"00_preface.md", "00_answer.md", "glossary.md", "10_easier_to_scale.ipynb"}
-REVIEWED |= {
+REVIEWED = {
+    "00_preface.md",
+    "00_answer.md",
+    "glossary.md",
+    "10_easier_to_scale.ipynb",
+    "01_anatomy_of_a_jwt.ipynb",
+    "02_anatomy_of_a_session.ipynb",
+    "11_easier_to_use.ipynb",
+    "12_more_flexible.ipynb",
+    "13_more_secure.ipynb",
+    "14_built_in_expiration.ipynb",
+    "15_no_cookie_consent.ipynb",
+    "16_prevents_csrf.ipynb",
+    "17_better_on_mobile.ipynb",
     "20_more_space.ipynb",
     "22_no_invalidation.ipynb",
     "23_stale_data.ipynb",
@@ -25,15 +37,6 @@ REVIEWED |= {
     "references.md",
 }
 NOT_YET_REVIEWED = {
-    "01_anatomy_of_a_jwt.ipynb",
-    "02_anatomy_of_a_session.ipynb",
-    "11_easier_to_use.ipynb",
-    "12_more_flexible.ipynb",
-    "13_more_secure.ipynb",
-    "14_built_in_expiration.ipynb",
-    "15_no_cookie_consent.ipynb",
-    "16_prevents_csrf.ipynb",
-    "17_better_on_mobile.ipynb",
     "18_blocked_cookies.ipynb",
     "21_storage_and_xss.ipynb",
     "24_less_battle_tested.ipynb",

@@ -1,4 +1,4 @@
-// better-auth with its default database sessions, on SQLite (better-sqlite3, in memory), mounted
+// better-auth with its default database sessions, in its own memory adapter (no native build), mounted
 // on Express with its documented toNodeHandler. CONFIG=defaults is the documented setup (email
 // and password, plus the admin plugin, better-auth's documented way to have roles and bans);
 // CONFIG=cookie-cache turns on the session cookie cache; CONFIG=recommended is what a careful user
@@ -8,10 +8,9 @@
 // handlers calling better-auth's server API (auth.api.*) with the request's headers.
 import crypto from "node:crypto";
 import { betterAuth } from "better-auth";
-import { getMigrations } from "better-auth/db/migration";
 import { fromNodeHeaders, toNodeHandler } from "better-auth/node";
 import { admin } from "better-auth/plugins";
-import Database from "better-sqlite3";
+import { memoryAdapter } from "better-auth/adapters/memory";
 import express from "express";
 import { DEMO_USERS, env, expressErrors, field, serve, timeouts } from "../_node/common.js";
 
@@ -24,13 +23,17 @@ const email = (name) => `${name}@example.test`;
 // The cookie cache's maxAge: 300 s by default; COOKIE_CACHE_MAX_AGE for the delay measurement.
 const cacheMaxAge = Number(process.env.COOKIE_CACHE_MAX_AGE ?? 300);
 
+const tables = { user: [], session: [], account: [], verification: [] };
+
 export const auth = betterAuth({
   baseURL,
   // The app's own origins: the checklist reaches it as 127.0.0.1 and, in a browser, as
   // app.site.localhost (a real site lists the host names it serves).
   trustedOrigins: [baseURL, `http://app.site.localhost:${env.port}`],
   secret: crypto.randomBytes(32).toString("hex"),
-  database: new Database(":memory:"),
+  // The tables as plain arrays: better-auth's memory adapter needs no migration and no native
+  // module (better-sqlite3 needs a C++ build against Node's headers, which Node from PyPI lacks).
+  database: memoryAdapter(tables),
   emailAndPassword: {
     enabled: true,
     ...(recommended ? { revokeSessionsOnPasswordReset: true } : {}),
@@ -52,15 +55,11 @@ export const auth = betterAuth({
     : {}),
 });
 
-const db = auth.options.database;
-const { runMigrations } = await getMigrations(auth.options);
-await runMigrations();
 for (const [name, [password]] of Object.entries(DEMO_USERS)) {
   await auth.api.signUpEmail({ body: { email: email(name), password, name } });
 }
-db.prepare("UPDATE user SET role = 'admin' WHERE name = 'root'").run();
-db.prepare("UPDATE user SET role = 'user' WHERE role IS NULL").run();
-db.prepare("DELETE FROM session").run(); // sign-up signed everyone in: start with no sessions
+for (const user of tables.user) user.role = user.name === "root" ? "admin" : (user.role ?? "user");
+tables.session.length = 0; // sign-up signed everyone in: start with no sessions
 
 /** One of better-auth's own endpoints through auth.handler, with the browser's headers. */
 async function relay(req, res, path, body) {
@@ -155,7 +154,7 @@ app.post("/logout-everywhere", current, async (req, res) => {
 
 async function target(req, res, next) {
   if (res.locals.found.user.role !== "admin") return res.status(403).json({ error: 403 });
-  const row = db.prepare("SELECT id FROM user WHERE name = ?").get(field(req.body, "user") ?? "");
+  const row = tables.user.find((user) => user.name === (field(req.body, "user") ?? ""));
   if (!row) return res.status(404).json({ error: 404 });
   res.locals.target = row.id;
   next();

@@ -68,22 +68,28 @@ class WebKitPage(Page):
     def __init__(self, browser: WebKitBrowser, driver) -> None:
         self.browser, self.driver = browser, driver
 
-    async def _wait_until(self, until: UrlTest) -> str:
+    async def _wait_until(self, until: UrlTest, *, new_document: bool = False) -> str:
         from selenium.webdriver.support.ui import WebDriverWait
+
+        state = "return [document.readyState, window.__sessionlabOld === true]"
 
         def loaded(driver) -> str | bool:
             url = driver.current_url
-            ready = driver.execute_script("return document.readyState") == "complete"
-            return url if ready and until(url) else False
+            ready, old = driver.execute_script(state)
+            return (
+                url if ready == "complete" and not (new_document and old) and until(url) else False
+            )
 
         wait = WebDriverWait(self.driver, WAIT_SECONDS, poll_frequency=0.02)
         return await asyncio.to_thread(wait.until, loaded)
 
     async def goto(self, url: str, *, until: UrlTest | None = None) -> str:
+        # WebKitWebDriver's get can return before the new document is complete on a loaded
+        # machine (a form's input was not there yet). The document shown before is marked, and
+        # the wait is for a complete document without the mark: the new one, whatever its URL.
+        await asyncio.to_thread(self.driver.execute_script, "window.__sessionlabOld = true")
         await asyncio.to_thread(self.driver.get, url)
-        if until is None:
-            return await asyncio.to_thread(lambda: self.driver.current_url)
-        return await self._wait_until(until)
+        return await self._wait_until(until or (lambda _url: True), new_document=True)
 
     async def click(self, selector: str, *, until: UrlTest | None = None) -> str | None:
         from selenium.webdriver.common.by import By
