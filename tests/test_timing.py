@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sessionlab.lab.timing import Timing, fmt_duration, fmt_ratio, measure
+from sessionlab.lab.timing import Timing, fmt_duration, fmt_ratio, measure, measure_interleaved
 
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg").read_text()
 
@@ -76,3 +76,15 @@ def test_fmt_amount_marks_rates_and_counts_for_the_sanitizer():
     assert fmt_amount(17, "requests") == "~17 requests"
     assert fmt_amount(0.1512, "cores") == "~0.151 cores"
     assert fmt_amount(73_100_000, "users") == "~73,100,000 users"
+
+
+def test_measure_interleaved_takes_one_sample_of_each_per_round():
+    calls = []
+    timings = measure_interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+        repeat=3,
+        min_sample_time=0.0,
+        warmup=0,
+    )
+    assert set(timings) == {"a", "b"} and all(len(t.samples) == 3 for t in timings.values())
+    assert calls[-6:] == ["a", "b"] * 3, "the samples alternate"

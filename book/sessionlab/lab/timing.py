@@ -1,6 +1,7 @@
 """A small timing harness: warm-up, repeated samples, median and spread.
 
-Every measured duration in the book goes through :func:`measure` and is shown with
+Every measured duration in the book goes through :func:`measure` (or
+:func:`measure_interleaved`, which times several in turns) and is shown with
 :func:`fmt_duration` or :func:`fmt_ratio`. Those formatters prefix the number with ``~``,
 which marks it as machine-dependent: ``tests/nbval_sanitize.cfg`` masks exactly that form,
 so nbval compares everything else in a notebook's output byte for byte.
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Timing", "measure", "fmt_duration", "fmt_ratio", "fmt_amount"]
+__all__ = ["Timing", "measure", "measure_interleaved", "fmt_duration", "fmt_ratio", "fmt_amount"]
 
 _UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 
@@ -72,8 +73,43 @@ def measure(
     Each sample runs ``fn`` enough times to last at least ``min_sample_time`` seconds, so the
     timer's resolution does not dominate; the result holds the per-call time of every sample.
     """
+    label = label or getattr(fn, "__name__", "call")
+    return measure_interleaved(
+        {label: fn}, repeat=repeat, min_sample_time=min_sample_time, warmup=warmup
+    )[label]
+
+
+def measure_interleaved(
+    fns: dict[str, Callable[[], object]],
+    *,
+    repeat: int = 15,
+    min_sample_time: float = 0.002,
+    warmup: int = 3,
+) -> dict[str, Timing]:
+    """Time several functions in turns, as :func:`measure` times one: ``{label: Timing}``.
+
+    Each of the ``repeat`` rounds takes one sample of every function, so a load that comes and
+    goes on a busy machine falls on all of them alike and their medians stay comparable.
+    """
     if repeat < 3:
         raise ValueError("repeat must be at least 3 to report a median and a spread")
+    numbers = {label: _calls_per_sample(fn, min_sample_time, warmup) for label, fn in fns.items()}
+    samples: dict[str, list[float]] = {label: [] for label in fns}
+    for _ in range(repeat):
+        for label, fn in fns.items():
+            number = numbers[label]
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[label].append((time.perf_counter() - start) / number)
+    return {
+        label: Timing(label=label, samples=tuple(samples[label]), number=numbers[label])
+        for label in fns
+    }
+
+
+def _calls_per_sample(fn: Callable[[], object], min_sample_time: float, warmup: int) -> int:
+    """Warm ``fn`` up, then double the call count until a sample lasts ``min_sample_time``."""
     for _ in range(warmup):
         fn()
     number = 1
@@ -81,19 +117,9 @@ def measure(
         start = time.perf_counter()
         for _ in range(number):
             fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_sample_time or number >= 1_000_000:
-            break
+        if time.perf_counter() - start >= min_sample_time or number >= 1_000_000:
+            return number
         number *= 2
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return Timing(
-        label=label or getattr(fn, "__name__", "call"), samples=tuple(samples), number=number
-    )
 
 
 def fmt_duration(seconds: float, digits: int = 3) -> str:
