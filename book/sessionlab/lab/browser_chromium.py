@@ -7,6 +7,7 @@ context on a fresh profile whose ``Preferences`` carry the setting (:mod:`.brows
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
@@ -50,7 +51,12 @@ class ChromiumPage(Page):
         return self.page.url
 
     async def evaluate(self, function: str, *args: Any) -> Any:
-        return call_result(await self.page.evaluate(CALL % function, list(args)))
+        # Playwright's evaluate has no time limit of its own: a script that never settles (a
+        # fetch to a stalled server) is an error after WAIT_SECONDS, as in the other engines.
+        reply = await asyncio.wait_for(
+            self.page.evaluate(CALL % function, list(args)), WAIT_SECONDS
+        )
+        return call_result(reply)
 
     async def cookies(self) -> list[Cookie]:
         return [
