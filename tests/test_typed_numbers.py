@@ -13,7 +13,17 @@ import typed_numbers as tn
 ALLOWED = tn.allowed_phrases()
 #: Files whose prose has been reviewed number by number. The rest are listed in NOT_YET_REVIEWED
 #: and shrink as chapters are reviewed; a file in neither list fails below.
-REVIEWED = {"00_preface.md", "00_answer.md", "glossary.md", "10_easier_to_scale.ipynb"}
+REVIEWED = {
+    "00_preface.md",
+    "00_answer.md",
+    "glossary.md",
+    "10_easier_to_scale.ipynb",
+    "instructor_guide.md",
+    "worksheet_single_session.md",
+    "worksheet_session_1.md",
+    "worksheet_session_2.md",
+    "worksheet_session_3.md",
+}
 NOT_YET_REVIEWED = {
     "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",
@@ -35,7 +45,6 @@ NOT_YET_REVIEWED = {
     "32_jwt_at_its_best.ipynb",
     "40_download_tokens.ipynb",
     "41_sessions_done_right.ipynb",
-    "instructor_guide.md",
     "references.md",
 }
 PAGES = {path.name: path for path in toc.toc_files()}

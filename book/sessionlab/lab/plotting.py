@@ -1,11 +1,32 @@
-"""The book's one plot style: colour-blind-safe (Okabe–Ito), readable in print."""
+"""The book's one plot style: colour-blind-safe (Okabe–Ito), readable in print and on a phone.
+
+Every figure comes from :func:`new_figure`, whose :class:`BookFigure` raises any text smaller than
+its floor before it is laid out and drawn, so a chapter may pass ``fontsize=8`` and still print
+legibly: the floor is the size that is drawn at least :data:`MIN_TEXT_PX` CSS pixels tall when the
+figure is scaled down to a 412-pixel phone's text column (:data:`PHONE_COLUMN_PX`). A PNG it writes
+records its smallest text size in a text chunk, ``min-font-pt``, which the site's tests read.
+"""
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.text import Text
 
-__all__ = ["PALETTE", "use_book_style", "new_figure"]
+__all__ = [
+    "PALETTE",
+    "BookFigure",
+    "MAX_WIDTH_IN",
+    "MIN_TEXT_PX",
+    "PHONE_COLUMN_PX",
+    "new_figure",
+    "text_floor_pt",
+    "use_book_style",
+]
 
 #: Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies.
 PALETTE = {
@@ -23,6 +44,26 @@ PALETTE = {
 SESSION_COLOUR = PALETTE["blue"]
 JWT_COLOUR = PALETTE["vermillion"]
 
+#: The text column of the site on a 412-pixel phone, in CSS pixels (measured by the site's tests).
+PHONE_COLUMN_PX = 363
+#: The smallest text a figure may draw, in CSS pixels, at the size the page draws it.
+MIN_TEXT_PX = 9
+#: A little room for rounding: the PNG's width is whole pixels.
+CROP_MARGIN = 1.03
+#: The widest figure: a wider one is scaled down whole (its text keeps its share of the width).
+MAX_WIDTH_IN = 7.0
+#: Pixels per inch of a figure shown in a notebook (figure.dpi below): one CSS pixel per pixel.
+SCREEN_DPI = 100
+
+
+def text_floor_pt(width_in: float, dpi: float = SCREEN_DPI) -> float:
+    """The smallest text size (points) that is drawn MIN_TEXT_PX tall on a phone, for a figure
+    ``width_in`` inches wide saved at ``dpi``: a page draws it at its natural width, or scaled
+    down to the phone's column when wider."""
+    natural_px = width_in * dpi
+    scale = min(1.0, PHONE_COLUMN_PX / natural_px)
+    return MIN_TEXT_PX * 72 / (dpi * scale) * CROP_MARGIN
+
 
 def use_book_style() -> None:
     """Set matplotlib's defaults for every figure in the book."""
@@ -36,14 +77,94 @@ def use_book_style() -> None:
             "font.size": 10,
             "axes.titlesize": 11,
             "legend.frameon": False,
-            "figure.dpi": 100,
+            "figure.dpi": SCREEN_DPI,
             "savefig.dpi": 150,
             "svg.hashsalt": "sessionlab",
         }
     )
 
 
-def new_figure(width: float = 7.0, height: float = 3.8, **subplots_kwargs):
-    """Return ``(fig, ax)`` in the book's style and size."""
+def _texts(figure: Figure) -> list[Text]:
+    return [
+        t
+        for t in figure.findobj(Text)
+        if t is not figure and t.get_visible() and t.get_text().strip()
+    ]
+
+
+class BookFigure(Figure):
+    """A figure whose text is never smaller than :func:`text_floor_pt` of its width: before each
+    layout and draw, every smaller text (tick labels, legends, annotations, titles) is raised to
+    the floor, so constrained layout makes room for the size that is drawn."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Fixed at the size asked for: a tight crop resizes the figure for its last draw, and
+        # text raised then would run past the crop.
+        self._text_floor = text_floor_pt(self.get_figwidth())
+
+    def text_floor(self) -> float:
+        return self._text_floor
+
+    def raise_small_text(self) -> None:
+        floor = self.text_floor()
+        for ax in self.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                for which, labels in (
+                    ("major", axis.get_majorticklabels()),
+                    ("minor", axis.get_minorticklabels()),
+                ):
+                    if labels and min(t.get_fontsize() for t in labels) < floor:
+                        axis.set_tick_params(which=which, labelsize=floor)
+        for text in self.findobj(Text):
+            if text.get_fontsize() < floor:
+                text.set_fontsize(floor)
+
+    def smallest_text_pt(self) -> float:
+        """The smallest size among the texts this figure draws, in points."""
+        self.raise_small_text()
+        return min((t.get_fontsize() for t in _texts(self)), default=self.text_floor())
+
+    def draw(self, renderer):
+        self.raise_small_text()
+        engine = self.get_layout_engine()
+        if isinstance(engine, ConstrainedLayoutEngine):
+            # Text that reaches past the figure (a label placed near an edge) widens a tight
+            # crop, and a wider PNG is drawn smaller on a phone: size the floor to that width.
+            # Only here, where the layout still runs: the crop's own last draw keeps the floor.
+            pad = 2 * mpl.rcParams["savefig.pad_inches"]
+            for _ in range(3):
+                engine.execute(self)
+                reach = self.get_tightbbox(renderer).width + pad
+                floor = text_floor_pt(max(reach, self.get_figwidth()))
+                if floor <= self._text_floor + 0.01:
+                    break
+                self._text_floor = floor
+                self.raise_small_text()
+        return super().draw(renderer)
+
+    def set_canvas(self, canvas):
+        super().set_canvas(canvas)
+        original = getattr(canvas, "print_png", None)
+        if original is None or getattr(original, "_records_min_font", False):
+            return
+
+        # wraps: matplotlib passes a print method of its own only the arguments its signature takes
+        @functools.wraps(original)
+        def print_png(*args, metadata=None, **kwargs):
+            metadata = {**(metadata or {}), "min-font-pt": f"{self.smallest_text_pt():.2f}"}
+            return original(*args, metadata=metadata, **kwargs)
+
+        print_png._records_min_font = True
+        canvas.print_png = print_png
+
+
+def new_figure(width: float = MAX_WIDTH_IN, height: float = 3.8, **subplots_kwargs):
+    """Return ``(fig, ax)`` in the book's style and size. A figure wider than MAX_WIDTH_IN is
+    scaled down whole, its height with it."""
     use_book_style()
-    return plt.subplots(figsize=(width, height), layout="constrained", **subplots_kwargs)
+    if width > MAX_WIDTH_IN:
+        width, height = MAX_WIDTH_IN, height * MAX_WIDTH_IN / width
+    return plt.subplots(
+        figsize=(width, height), layout="constrained", FigureClass=BookFigure, **subplots_kwargs
+    )
