@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
+from matplotlib.transforms import IdentityTransform
 
 __all__ = [
     "PALETTE",
@@ -50,6 +51,9 @@ PHONE_COLUMN_PX = 363
 MIN_TEXT_PX = 9
 #: A little room for rounding: the PNG's width is whole pixels.
 CROP_MARGIN = 1.03
+#: How far past the figure's width text may reach and still have its floor raised to match; a
+#: figure whose text reaches further draws it below MIN_TEXT_PX, and the site's test says so.
+MAX_REACH = 1.15
 #: The widest figure: a wider one is scaled down whole (its text keeps its share of the width).
 MAX_WIDTH_IN = 7.0
 #: Pixels per inch of a figure shown in a notebook (figure.dpi below): one CSS pixel per pixel.
@@ -101,7 +105,8 @@ class BookFigure(Figure):
         super().__init__(*args, **kwargs)
         # Fixed at the size asked for: a tight crop resizes the figure for its last draw, and
         # text raised then would run past the crop.
-        self._text_floor = text_floor_pt(self.get_figwidth())
+        self._width = self.get_figwidth()
+        self._text_floor = text_floor_pt(self._width)
 
     def text_floor(self) -> float:
         return self._text_floor
@@ -120,6 +125,26 @@ class BookFigure(Figure):
             if text.get_fontsize() < floor:
                 text.set_fontsize(floor)
 
+    def fit_legends(self, renderer) -> None:
+        """A legend of several columns wider than the figure (its text raised) is laid out again
+        with fewer columns, down to one, so that it does not widen the figure's crop."""
+        for ax in self.axes:
+            legend = ax.get_legend()
+            while (
+                legend is not None
+                and legend._ncols > 1
+                and legend.get_window_extent(renderer).width > self._width * self.dpi
+            ):
+                legend = ax.legend(
+                    handles=legend.legend_handles,
+                    labels=[t.get_text() for t in legend.texts],
+                    loc=legend._loc,
+                    bbox_to_anchor=legend.get_bbox_to_anchor(),  # in display units, live
+                    bbox_transform=IdentityTransform(),
+                    ncols=legend._ncols - 1,
+                    fontsize=max(t.get_fontsize() for t in legend.texts),
+                )
+
     def smallest_text_pt(self) -> float:
         """The smallest size among the texts this figure draws, in points."""
         self.raise_small_text()
@@ -128,15 +153,18 @@ class BookFigure(Figure):
     def draw(self, renderer):
         self.raise_small_text()
         engine = self.get_layout_engine()
-        if isinstance(engine, ConstrainedLayoutEngine):
+        cropping = abs(self.get_figwidth() - self._width) > 1e-6  # a tight crop's last draw
+        if isinstance(engine, ConstrainedLayoutEngine) and not cropping:
             # Text that reaches past the figure (a label placed near an edge) widens a tight
             # crop, and a wider PNG is drawn smaller on a phone: size the floor to that width.
             # Only here, where the layout still runs: the crop's own last draw keeps the floor.
             pad = 2 * mpl.rcParams["savefig.pad_inches"]
             for _ in range(3):
+                self.fit_legends(renderer)
                 engine.execute(self)
                 reach = self.get_tightbbox(renderer).width + pad
-                floor = text_floor_pt(max(reach, self.get_figwidth()))
+                reach = min(max(reach, self._width), self._width * MAX_REACH)
+                floor = text_floor_pt(reach)
                 if floor <= self._text_floor + 0.01:
                     break
                 self._text_floor = floor
