@@ -106,6 +106,7 @@ def measure(notebook: Path) -> dict[str, str]:
     copy = notebook.with_name(f".resources-{notebook.name}")
     shutil.copyfile(notebook, copy)
     command = [sys.executable, str(ROOT / "tools" / "execute_notebooks.py"), "--timeout", "900"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # it counts every chapter run so far
     started = time.monotonic()
     try:
         child = subprocess.Popen([*command, str(copy)], cwd=ROOT)
@@ -137,7 +138,7 @@ def measure(notebook: Path) -> dict[str, str]:
     if child.returncode:
         raise SystemExit(f"{notebook}: execution failed ({child.returncode}); nothing recorded")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
     values = [
         notebook.stem,
         f"{peak_pss / 1024:.0f}",

@@ -10,13 +10,14 @@ records its smallest text size in a text chunk, ``min-font-pt``, which the site'
 from __future__ import annotations
 
 import functools
+import textwrap
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
-from matplotlib.transforms import IdentityTransform
+from matplotlib.transforms import Bbox, IdentityTransform, TransformedBbox
 
 __all__ = [
     "PALETTE",
@@ -127,23 +128,53 @@ class BookFigure(Figure):
 
     def fit_legends(self, renderer) -> None:
         """A legend of several columns wider than the figure (its text raised) is laid out again
-        with fewer columns, down to one, so that it does not widen the figure's crop."""
+        with fewer columns, down to one, so that it does not widen the figure's crop; a legend
+        placed under the axes that covers the x-axis label (raised, or wrapped) moves down."""
         for ax in self.axes:
             legend = ax.get_legend()
-            while (
-                legend is not None
-                and legend._ncols > 1
-                and legend.get_window_extent(renderer).width > self._width * self.dpi
-            ):
-                legend = ax.legend(
-                    handles=legend.legend_handles,
-                    labels=[t.get_text() for t in legend.texts],
-                    loc=legend._loc,
-                    bbox_to_anchor=legend.get_bbox_to_anchor(),  # in display units, live
-                    bbox_transform=IdentityTransform(),
-                    ncols=legend._ncols - 1,
-                    fontsize=max(t.get_fontsize() for t in legend.texts),
-                )
+            if legend is None:
+                continue
+            ncols, anchor = legend._ncols, legend.get_bbox_to_anchor()
+            while ncols > 1 and legend.get_window_extent(renderer).width > self._width * self.dpi:
+                ncols -= 1
+                legend = self._legend_again(ax, legend, ncols, anchor)
+            box, label = legend.get_window_extent(renderer), ax.xaxis.label
+            under = label.get_window_extent(renderer) if label.get_text() else None
+            if under is not None and box.overlaps(under) and box.y1 < ax.bbox.y0:
+                shift = box.y1 - under.y0 + 4  # pixels
+                lower = Bbox.from_bounds(anchor.x0, anchor.y0 - shift, anchor.width, anchor.height)
+                self._legend_again(ax, legend, ncols, ax.transAxes.inverted().transform_bbox(lower))
+
+    @staticmethod
+    def _legend_again(ax, legend, ncols, anchor):
+        """The same legend, drawn again with ``ncols`` columns at ``anchor``: a display box
+        (kept in display units) or a box in axes fractions."""
+        in_axes = not isinstance(anchor, TransformedBbox)
+        return ax.legend(
+            handles=legend.legend_handles,
+            labels=[t.get_text() for t in legend.texts],
+            loc=legend._loc,
+            bbox_to_anchor=anchor,
+            bbox_transform=ax.transAxes if in_axes else IdentityTransform(),
+            ncols=ncols,
+            fontsize=max(t.get_fontsize() for t in legend.texts),
+        )
+
+    def wrap_labels(self, renderer) -> None:
+        """An axis label or title longer than the figure (its text raised) is broken into lines
+        at spaces, so that it does not widen the figure's crop."""
+        width, height = self._width * self.dpi, self.get_figheight() * self.dpi
+        for ax in self.axes:
+            labels = [(ax.xaxis.label, 0.85 * width), (ax.title, width), (ax.yaxis.label, height)]
+            for text, room in labels:
+                content = text.get_text()
+                if not content or "\n" in content:
+                    continue
+                extent = text.get_window_extent(renderer)
+                length = max(extent.width, extent.height)
+                if length > room * 0.95:
+                    columns = max(10, int(len(content) * room * 0.9 / length))
+                    text.set_text(textwrap.fill(content, columns))
 
     def smallest_text_pt(self) -> float:
         """The smallest size among the texts this figure draws, in points."""
@@ -161,6 +192,7 @@ class BookFigure(Figure):
             pad = 2 * mpl.rcParams["savefig.pad_inches"]
             for _ in range(3):
                 self.fit_legends(renderer)
+                self.wrap_labels(renderer)
                 engine.execute(self)
                 reach = self.get_tightbbox(renderer).width + pad
                 reach = min(max(reach, self._width), self._width * MAX_REACH)
