@@ -9,7 +9,8 @@ outlive their parent are kept in the tree: this process is their subreaper (prct
   /proc/PID/smaps_rollup: a page shared by N processes counts 1/N to each, so Chromium's many
   processes are not counted many times over); the largest sum of RSS too, for comparison;
 * CPU time: user + system seconds of every process of the tree (getrusage of the children, once
-  all are reaped), and the wall-clock time (on a busy machine, longer than on an idle one);
+  all are reaped; or, if larger, the sum of each process's own time as last sampled), and the
+  wall-clock time (on a busy machine, longer than on an idle one);
 * the peak PSS times CLASS_SIZE: the memory of a whole class running the chapter at once.
 
 Each run replaces its chapter's row in tools/chapter_resources.csv (read by the instructor guide
@@ -78,6 +79,18 @@ def descendants(root: int) -> list[int]:
     return members
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """user + system time of one process so far (its own, not its children's); None once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def memory_kib(pid: int) -> tuple[int, int]:
     """(PSS, RSS) of one process in KiB; (0, 0) once it has gone."""
     pss = rss = 0
@@ -112,8 +125,12 @@ def measure(notebook: Path) -> dict[str, str]:
         child = subprocess.Popen([*command, str(copy)], cwd=ROOT)
         me = os.getpid()
         peak_pss = peak_rss = 0
+        seen: dict[int, float] = {}  # pid -> its CPU seconds when last sampled
         while child.poll() is None:
             tree = [pid for pid in descendants(me) if pid != me]
+            for pid in tree:
+                if (used := cpu_seconds(pid)) is not None:
+                    seen[pid] = used
             sizes = [memory_kib(pid) for pid in tree]
             peak_pss = max(peak_pss, sum(s[0] for s in sizes))
             peak_rss = max(peak_rss, sum(s[1] for s in sizes))
@@ -139,6 +156,9 @@ def measure(notebook: Path) -> dict[str, str]:
         raise SystemExit(f"{notebook}: execution failed ({child.returncode}); nothing recorded")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    # a process reaped by none of this tree's processes is missing from getrusage; the samples
+    # (each process's own time when last seen) are a lower bound that catches it
+    cpu = max(cpu, sum(seen.values()))
     values = [
         notebook.stem,
         f"{peak_pss / 1024:.0f}",
