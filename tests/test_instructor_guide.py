@@ -299,3 +299,17 @@ def test_the_checklist_scaffold_runs_against_the_example_app(tmp_path):
         app.wait(timeout=10)
     assert done.returncode == 1, done.stdout + done.stderr
     assert re.search(r"(?m)^FAIL\s+v[\d.]+-3\.3\.1 session cookie Secure", done.stdout), done.stdout
+
+
+def test_jupyterlab_myst_draws_a_dropdown_solution_folded():
+    """jupyterlab-myst (requirements-lab.txt) renders a `solution` whose classes include
+    `dropdown` as a closed <details>: its bundle's solution renderer reads that class."""
+    static = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-myst" / "static"
+    if not static.is_dir():
+        pytest.skip("jupyterlab-myst is not installed (make .venv/.lab-installed installs it)")
+    bundles = [p.read_text(errors="replace") for p in static.glob("*.js")]
+    renderer = re.compile(
+        r"solution:\(\{node:\w+,className:\w+\}\)=>\{.{0,400}?includes\(\"dropdown\"\)"
+    )
+    assert any(renderer.search(text) for text in bundles), "no solution renderer reads dropdown"
+    assert any('("details",{id:' in text for text in bundles), "no <details> for a dropdown"
