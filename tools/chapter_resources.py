@@ -1,8 +1,8 @@
 """How much memory and CPU one chapter takes to run: for sizing a shared server for a class.
 
 Runs a chapter as `make notebooks` does (tools/execute_notebooks.py: the kernel, every server and
-browser the chapter starts), on a temporary copy next to it so the committed notebook is left
-alone, and samples the whole process tree every 0.25 s. Processes that a chapter starts and that
+browser the chapter starts), on a temporary copy next to it (book/.resources-NN_slug.ipynb, so
+the committed notebook is left alone; do not build the site meanwhile, which would read it), and samples the whole process tree every 0.25 s. Processes that a chapter starts and that
 outlive their parent are kept in the tree: this process is their subreaper (prctl, Linux).
 
 * peak memory: the largest sum over the tree of each process's proportional set size (PSS, from
