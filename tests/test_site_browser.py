@@ -384,15 +384,23 @@ def book_style_text() -> tuple[float, float]:
 def figure_text_px(name: str, rendered_width: float) -> tuple[float, float, float]:
     """How tall (CSS px) the figure's smallest text is drawn: its size in points, times the
     PNG's pixels per point (its dpi / 72: matplotlib records the dpi in the PNG), times the
-    scale the page draws it at (rendered width / natural width). A PNG may name its own smallest
-    size in a text chunk "min-font-pt"; without one, the book style's smallest size is used."""
+    scale the page draws it at (rendered width / natural width). lab.plotting's figures record
+    their smallest text size in a text chunk "min-font-pt" (BookFigure raises any smaller text
+    before drawing); a PNG from elsewhere is taken at the book style's smallest size, and one
+    that matplotlib drew without lab.plotting fails, as its text size is not known."""
     from PIL import Image
 
     style_pt, style_dpi = book_style_text()
     with Image.open(HTML / "_images" / name) as image:
         dpi = float((image.info.get("dpi") or (style_dpi, style_dpi))[0])
-        pt = float(image.info.get("min-font-pt") or style_pt)
+        recorded = image.info.get("min-font-pt")
+        drawn_by_matplotlib = "matplotlib" in str(image.info.get("Software", "")).lower()
         natural = image.width
+    assert recorded or not drawn_by_matplotlib, (
+        f"{name}: a matplotlib figure without its smallest text size: draw it with "
+        "sessionlab.lab.plotting.new_figure (and re-execute its chapter)"
+    )
+    pt = float(recorded or style_pt)
     return pt * dpi / 72 * rendered_width / natural, pt, dpi
 
 
@@ -430,17 +438,10 @@ def figure_text_sizes(browser, base_url, width: int) -> list[tuple[str, str, flo
     return found
 
 
-SMALL_FIGURES = (
-    "every figure drawn before issue 22: 10 pt text on a 7-9 inch figure is drawn at 5.5-7.2 px "
-    "in a phone's 363 px column; lab.plotting needs larger text or narrower figures, and the "
-    "chapters re-executed (strict: passing makes this fail, so remove the mark then)"
-)
-
-
-@pytest.mark.parametrize(
-    "width", [pytest.param(412, marks=pytest.mark.xfail(reason=SMALL_FIGURES, strict=True)), 1280]
-)
+@pytest.mark.parametrize("width", [412, 1280])
 def test_figure_text_is_at_least_9px_as_drawn(browser, base_url, width):
+    """Every figure's smallest text, as the page draws it at a phone's and a desktop's width:
+    lab.plotting sizes it from the figure's width (BookFigure, text_floor_pt)."""
     small = [
         f"{path}: {src} ({pt:g} pt drawn at {px:.1f} px)"
         for path, src, px, pt in figure_text_sizes(browser, base_url, width)

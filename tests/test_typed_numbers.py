@@ -18,6 +18,11 @@ REVIEWED = {
     "00_answer.md",
     "glossary.md",
     "10_easier_to_scale.ipynb",
+    "instructor_guide.md",
+    "worksheet_single_session.md",
+    "worksheet_session_1.md",
+    "worksheet_session_2.md",
+    "worksheet_session_3.md",
     "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",
     "11_easier_to_use.ipynb",
@@ -41,7 +46,6 @@ NOT_YET_REVIEWED = {
     "21_storage_and_xss.ipynb",
     "24_less_battle_tested.ipynb",
     "41_sessions_done_right.ipynb",
-    "instructor_guide.md",
 }
 PAGES = {path.name: path for path in toc.toc_files()}
 

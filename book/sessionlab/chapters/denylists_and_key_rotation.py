@@ -53,7 +53,7 @@ def plot_timeline(replay: pd.DataFrame, names: list[str], timeline: AttackTimeli
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    fig, ax = new_figure(8.0, 4.2)
+    fig, ax = new_figure(7.0, 4.6)
     for row, name in enumerate(names):
         steps = replay[replay["variant"] == name]
         y = len(names) - 1 - row
@@ -71,7 +71,7 @@ def plot_timeline(replay: pd.DataFrame, names: list[str], timeline: AttackTimeli
     marks = ((timeline.theft, "theft"), (timeline.detected, "T"), (timeline.outage, "Redis stops"))
     for seconds, label in marks:
         ax.axvline(seconds // 60, color=PALETTE["black"], ls="--", lw=1)
-        ax.text(seconds // 60 + 0.4, len(names) - 0.45, label, fontsize=8)
+        ax.text(seconds // 60 + 0.4, len(names) - 0.45, label)
     ax.set_yticks(range(len(names)), list(reversed(names)))
     ax.set_xlim(0, timeline.end // 60 + 1)
     ax.set_ylim(-0.7, len(names) - 0.1)
@@ -80,7 +80,7 @@ def plot_timeline(replay: pd.DataFrame, names: list[str], timeline: AttackTimeli
     cross = Line2D([], [], marker="x", ls="none", color=PALETTE["black"])
     handles = [Patch(color=JWT_COLOUR), cross]
     labels = ["attacker gets GET /admin (200)", "bob refused, or made to log in again"]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
     for tick, name in zip(ax.get_yticklabels(), reversed(names), strict=True):
         tick.set_color(SESSION_COLOUR if name == "server-side session" else PALETTE["black"])
     return fig

@@ -84,7 +84,7 @@ def plot_sweep(sweep: pd.DataFrame):
     from matplotlib.ticker import FuncFormatter
 
     minutes = sweep.index.to_numpy()
-    fig, (ax_windows, ax_load) = new_figure(9.0, 3.8, ncols=2)
+    fig, (ax_windows, ax_load) = new_figure(7.0, 7.6, nrows=2)  # stacked: legible on a phone
     for window, colour, label in (
         ("exposure", JWT_COLOUR, "attacker's copy still accepted"),
         ("stale role", PALETTE["orange"], "alice's token still says admin"),
@@ -100,12 +100,11 @@ def plot_sweep(sweep: pd.DataFrame):
         note,
         transform=ax_windows.transAxes,
         ha="right",
-        fontsize=8,
         color=SESSION_COLOUR,
     )
     ax_windows.set_ylabel("window after T (min, log scale)")
     ax_windows.set_title("(a) what is left after T")
-    ax_windows.legend(fontsize=8, loc="upper left")
+    ax_windows.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=2)  # off the data
     ax_load.plot(minutes, sweep["issuances per user-hour"], color=JWT_COLOUR, marker="o", ms=4)
     ax_load.set_ylabel("tokens issued per active user-hour")
     ax_load.set_title("(b) what it costs")

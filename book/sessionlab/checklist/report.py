@@ -11,6 +11,7 @@ named.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -156,53 +157,88 @@ def share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def short_label(item: str, width: int = 34) -> str:
-    """An item's title cut to ``width`` characters for a figure's axis."""
+def short_label(item: str, width: int = 30) -> str:
+    """An item's title cut to ``width`` characters for a figure's axis, without the ASVS
+    version (``v5.0.0-7.2.1 ...`` reads ``7.2.1 ...``)."""
+    item = re.sub(r"^v\d+(?:\.\d+)+-", "", item)
     return item if len(item) <= width else item[: width - 1] + "\u2026"
+
+
+#: The most configurations one panel of the figure shows side by side: each column is about one
+#: line of the figure's smallest text wide, so more would not fit a phone's column at 9 px.
+PANEL_COLUMNS = 13
+
+
+def panels(apps: list[str], families: Mapping[str, str], size: int = PANEL_COLUMNS):
+    """The configurations in panels of at most ``size`` columns, in FAMILY_ORDER, families kept
+    whole where they fit: a list of panels, each a list of ``(family, [apps])``."""
+    groups = []
+    for family in FAMILY_ORDER:
+        members = [a for a in apps if families.get(a, "") == family]
+        groups += [(family, members[i : i + size]) for i in range(0, len(members), size)]
+    found, current = [], []
+    for family, members in groups:
+        if current and sum(len(m) for _, m in current) + len(members) > size:
+            found.append(current)
+            current = []
+        current.append((family, members))
+    return found + ([current] if current else [])
 
 
 def figure(results: Results, families: Mapping[str, str], *, width: float = 4.2):
     """Configurations (columns, grouped by family) by items (rows): each cell coloured and marked
-    with a tick, a cross or a dash, so it reads without colour. Narrow: a 412-pixel phone shows it
-    whole. Returns ``(fig, ax)``."""
+    with a tick, a cross or a dash, so it reads without colour. Narrow, and stacked in panels of
+    at most PANEL_COLUMNS configurations, so that on a 412-pixel phone every label is drawn at
+    least 9 px tall (lab.plotting's text floor). Returns ``(fig, axes)``, one axes per panel."""
     from matplotlib.patches import Rectangle
 
-    from sessionlab.lab.plotting import new_figure
+    from sessionlab.lab.plotting import new_figure, text_floor_pt
 
     apps = sorted(results, key=lambda a: (FAMILY_ORDER.index(families.get(a, "")), 0))
     items = [r.item for r in results[apps[0]]]
-    fig, ax = new_figure(width, 0.6 + 0.2 * len(items) + 1.6)
-    for x, app in enumerate(apps):
-        for y, result in enumerate(results[app]):
-            colour, mark = MARKS[result.status]
-            ax.add_patch(Rectangle((x, y), 1, 1, facecolor=colour, edgecolor="white"))
-            text_colour = "black" if result.status == NA else "white"
-            ax.text(
-                x + 0.5, y + 0.55, mark, ha="center", va="center", fontsize=6.5, color=text_colour
-            )
-    ax.set_xlim(0, len(apps))
-    ax.set_ylim(len(items), 0)
-    ax.set_xticks([x + 0.5 for x in range(len(apps))], apps, rotation=90, fontsize=6)
-    ax.set_yticks([y + 0.5 for y in range(len(items))], [short_label(i) for i in items], fontsize=6)
-    ax.tick_params(length=0)
-    for side in ax.spines.values():
-        side.set_visible(False)
-    start = 0
-    for family in FAMILY_ORDER:
-        members = [a for a in apps if families.get(a, "") == family]
-        if not members:
-            continue
-        ax.annotate(
-            family or "other",
-            xy=(start + len(members) / 2, 0),
-            xytext=(0, 4),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=6,
-            annotation_clip=False,
+    stacked = panels(apps, families)
+    size = text_floor_pt(width)  # the figure's one text size, in points
+    line = size * 1.5 / 72  # one row, in inches
+    longest = max(len(a) for a in apps) + max(len(f or "other") for f in FAMILY_ORDER)
+    names = longest * size * 0.55 / 72 + 2 * line  # the names below, the families above
+    fig, axes = new_figure(
+        width, (len(items) * line + names) * len(stacked), nrows=len(stacked), squeeze=False
+    )
+    axes = list(axes[:, 0])
+    for ax, panel in zip(axes, stacked, strict=True):
+        columns = [a for _, members in panel for a in members]
+        for x, app in enumerate(columns):
+            for y, result in enumerate(results[app]):
+                colour, mark = MARKS[result.status]
+                ax.add_patch(Rectangle((x, y), 1, 1, facecolor=colour, edgecolor="white"))
+                text_colour = "black" if result.status == NA else "white"
+                ax.text(
+                    x + 0.5, y + 0.55, mark, ha="center", va="center", size=size, color=text_colour
+                )
+        ax.set_xlim(0, PANEL_COLUMNS)  # the same cell size in every panel, left-aligned
+        ax.set_ylim(len(items), 0)
+        ax.set_xticks([x + 0.5 for x in range(len(columns))], columns, rotation=90, size=size)
+        ax.set_yticks(
+            [y + 0.5 for y in range(len(items))], [short_label(i) for i in items], size=size
         )
-        if start:
-            ax.axvline(start, color="black", linewidth=1.2)
-        start += len(members)
-    return fig, ax
+        ax.tick_params(length=0)
+        ax.grid(False)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        start = 0
+        for family, members in panel:
+            ax.annotate(
+                family or "other",
+                xy=(start + 0.5, 0),
+                xytext=(0, 3),
+                textcoords="offset points",
+                rotation=90,
+                ha="center",
+                va="bottom",
+                size=size,
+                annotation_clip=False,
+            )
+            if start:
+                ax.axvline(start, color="black", linewidth=1.2)
+            start += len(members)
+    return fig, axes
