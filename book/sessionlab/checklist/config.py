@@ -153,7 +153,7 @@ class Implementation:
     command: list[str]
     needs_redis: bool = False
     ready_path: str = "/me"
-    ready_timeout: float = 60.0
+    ready_timeout: float = 120.0
     env: dict[str, str] = field(default_factory=dict)
     configurations: dict[str, dict] = field(default_factory=dict)  # name -> adapter options
     descriptions: dict[str, str] = field(default_factory=dict)
@@ -215,7 +215,7 @@ def load_implementation(folder: str | Path) -> Implementation:
         command=command,
         needs_redis=start.get("needs_redis", False),
         ready_path=start.get("ready_path", "/me"),
-        ready_timeout=float(start.get("ready_timeout", 60.0)),
+        ready_timeout=float(start.get("ready_timeout", 120.0)),
         env=env,
         configurations=configurations,
         descriptions=descriptions,

@@ -305,7 +305,7 @@ class Launch:
     env: dict[str, str] | None = None
     cwd: Path | None = None
     ready_path: str | None = None
-    ready_timeout: float = 30.0
+    ready_timeout: float = 120.0
     extra: list[int] = field(default_factory=list)  # more ports the same process opens
 
 

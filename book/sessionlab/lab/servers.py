@@ -260,7 +260,7 @@ def spawn_server(
     port: int,
     host: str = LOOPBACK,
     env: dict[str, str] | None = None,
-    ready_timeout: float = 15.0,
+    ready_timeout: float = 120.0,
     cwd: str | os.PathLike | None = None,
 ) -> Iterator[LoopbackServer]:
     """Run a server process that will listen on ``host:port``; stop it when the block ends.
@@ -291,12 +291,21 @@ def spawn_server(
     _RUNNING.add(process)
     server = LoopbackServer(port=port, host=host, process=process, log_path=log_path)
     try:
-        try:
-            wait_for_port(port, host=host, timeout=ready_timeout)
-        except TimeoutError:
-            raise RuntimeError(f"server {argv!r} did not start:\n{server.log()}") from None
-        if process.poll() is not None:
-            raise RuntimeError(f"server {argv!r} exited with {process.returncode}:\n{server.log()}")
+        # The events: the port listens, or the process ends. A loaded machine can take many
+        # seconds to import a framework, so the time limit is only a last resort for a child
+        # that neither listens nor exits.
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"server {argv!r} exited with {process.returncode}:\n{server.log()}"
+                )
+            try:
+                wait_for_port(port, host=host, timeout=0.5)
+                break
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server {argv!r} did not start:\n{server.log()}") from None
         yield server
     finally:
         _stop_process_group(process)
