@@ -31,6 +31,22 @@ if [ ! -x "$CACHE/$DIST/usr/bin/apt-get" ]; then
   timed debootstrap --variant=minbase "$DIST" "$CACHE/$DIST.partial" http://deb.debian.org/debian >/dev/null
   mv "$CACHE/$DIST.partial" "$CACHE/$DIST"
 fi
+# Debian's own images and installs also follow DIST-updates and DIST-security (debootstrap lists
+# only DIST): without them Chromium and Firefox ESR are months older than a reader's.
+rm -f "$CACHE/$DIST/etc/apt/sources.list"
+cat > "$CACHE/$DIST/etc/apt/sources.list.d/debian.sources" <<SOURCES
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $DIST $DIST-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: $DIST-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
 
 [ "$BASE_ONLY" = yes ] && exit 0
 
