@@ -268,7 +268,17 @@ class FirefoxBrowser(Browser):
                 )
         bidi = self._processes[key]
         user_context = (await bidi.send("browser.createUserContext"))["userContext"]
-        created = await bidi.send("browsingContext.create", type="tab", userContext=user_context)
+        # Firefox can answer a tab's creation with "no such frame" (DiscardedBrowsingContext)
+        # while other tabs open and close at once: an answer, not a timeout, so ask again.
+        for attempt in range(3):
+            try:
+                created = await bidi.send(
+                    "browsingContext.create", type="tab", userContext=user_context
+                )
+                break
+            except RuntimeError as error:
+                if not str(error).startswith("no such frame") or attempt == 2:
+                    raise
         return FirefoxPage(self, bidi, user_context, created["context"])
 
     async def close(self) -> None:
