@@ -13,7 +13,13 @@ import typed_numbers as tn
 ALLOWED = tn.allowed_phrases()
 #: Files whose prose has been reviewed number by number. The rest are listed in NOT_YET_REVIEWED
 #: and shrink as chapters are reviewed; a file in neither list fails below.
-REVIEWED = {"00_preface.md", "00_answer.md", "glossary.md", "10_easier_to_scale.ipynb"}
+REVIEWED = {
+    "00_preface.md",
+    "00_answer.md",
+    "glossary.md",
+    "10_easier_to_scale.ipynb",
+    "24_less_battle_tested.ipynb",
+}
 NOT_YET_REVIEWED = {
     "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",
@@ -29,7 +35,6 @@ NOT_YET_REVIEWED = {
     "21_storage_and_xss.ipynb",
     "22_no_invalidation.ipynb",
     "23_stale_data.ipynb",
-    "24_less_battle_tested.ipynb",
     "30_short_expiry_and_refresh.ipynb",
     "31_denylists_and_key_rotation.ipynb",
     "32_jwt_at_its_best.ipynb",
