@@ -69,21 +69,30 @@ def hostile_requests_for(app) -> tuple[list[bytes], list[int | None]]:
             path = path.replace(f"<{argument}>", "x").replace(f"<path:{argument}>", "x")
         path = path.replace("<", "").replace(">", "")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            anonymous = len(raw)
-            raw.append(request_bytes(method, path))
-            baseline.append(None)
-            for token in HOSTILE_TOKENS:
-                raw.append(request_bytes(method, path, {"Authorization": b"Bearer " + token}))
-                baseline.append(anonymous)
-            for value in HOSTILE_COOKIES + HOSTILE_TOKENS[:10]:
-                cookie = b"; ".join(name.encode() + b"=" + value for name in COOKIE_NAMES)
-                raw.append(request_bytes(method, path, {"Cookie": cookie}))
-                baseline.append(anonymous)
-            if method == "POST":
-                for body in HOSTILE_FORMS:
-                    raw.append(request_bytes(method, path, FORM, body))
-                    baseline.append(None)
+            add_route_requests(raw, baseline, method, path)
     return raw, baseline
+
+
+def add_route_requests(raw, baseline, method, path, cookie_names=COOKIE_NAMES, schemes=("Bearer",)):
+    """Append one route's requests: the bare request, then hostile tokens (in each scheme) and
+    hostile cookies (under each name), each paired in ``baseline`` with the bare one, and for a
+    POST hostile forms."""
+    anonymous = len(raw)
+    raw.append(request_bytes(method, path))
+    baseline.append(None)
+    for token in HOSTILE_TOKENS:
+        for scheme in schemes:
+            header = {"Authorization": scheme.encode() + b" " + token}
+            raw.append(request_bytes(method, path, header))
+            baseline.append(anonymous)
+    for value in HOSTILE_COOKIES + HOSTILE_TOKENS[:10]:
+        cookie = b"; ".join(name.encode() + b"=" + value for name in cookie_names)
+        raw.append(request_bytes(method, path, {"Cookie": cookie}))
+        baseline.append(anonymous)
+    if method == "POST":
+        for body in HOSTILE_FORMS:
+            raw.append(request_bytes(method, path, FORM, body))
+            baseline.append(None)
 
 
 def registered_samples(name):
@@ -197,24 +206,8 @@ def contract_requests(adapter) -> tuple[list[bytes], list[int | None]]:
     schemes = sorted({"Bearer", adapter.auth_scheme})
     raw, baseline = [], []
     for method, path in routes:
-        if path is None:
-            continue
-        anonymous = len(raw)
-        raw.append(request_bytes(method, path))
-        baseline.append(None)
-        for token in HOSTILE_TOKENS:
-            for scheme in schemes:
-                header = {"Authorization": scheme.encode() + b" " + token}
-                raw.append(request_bytes(method, path, header))
-                baseline.append(anonymous)
-        for value in HOSTILE_COOKIES + HOSTILE_TOKENS[:10]:
-            cookie = b"; ".join(name.encode() + b"=" + value for name in names)
-            raw.append(request_bytes(method, path, {"Cookie": cookie}))
-            baseline.append(anonymous)
-        if method == "POST":
-            for body in HOSTILE_FORMS:
-                raw.append(request_bytes(method, path, FORM, body))
-                baseline.append(None)
+        if path is not None:
+            add_route_requests(raw, baseline, method, path, names, schemes)
     return raw, baseline
 
 
