@@ -15,8 +15,12 @@ import sys
 def send_raw(host: str, port: int, raw: bytes) -> int | None:
     with socket.create_connection((host, port), timeout=10) as connection:
         try:
+            # No half-close (shutdown of our sending side) after the request, as no browser does:
+            # Node.js's HTTP server (allowHalfOpen false) and uvicorn close a half-closed
+            # connection before their answer is written, which would look like a dropped request.
+            # Every request here is complete and says "Connection: close", so the server ends
+            # the connection after its answer.
             connection.sendall(raw)
-            connection.shutdown(socket.SHUT_WR)
         except OSError:
             pass  # the server may answer and close before reading everything we send
         received = b""

@@ -85,3 +85,16 @@ def test_every_cve_row_names_a_checkable_record():
         assert "per " not in affected and affected.strip(), cve
         assert row["impact"] in naive_jwt.CVE_IMPACTS, cve
         assert row["side"] in ("session", "JWT"), cve
+
+
+def test_every_package_the_rule_names_is_counted_or_accounted_for():
+    """A package in the history, in the records left out or among those with no CVE is one the
+    rule names; a record is either in the history or left out (with its reason), never both."""
+    rows = {str(row["cve"]) for row in naive_jwt.CVE_HISTORY}
+    assert not rows & set(naive_jwt.CVE_LEFT_OUT)
+    assert all(reason.strip() for reason in naive_jwt.CVE_LEFT_OUT.values())
+    for package in naive_jwt.CVE_NONE_FOUND:
+        assert package.split()[0] in naive_jwt.CVE_RULE, package
+    for row in naive_jwt.CVE_HISTORY:
+        name = str(row["package"]).split(" (")[0]
+        assert name in naive_jwt.CVE_RULE or name == "PHP sessions", name

@@ -1,6 +1,6 @@
 """Does every session read re-issue Auth.js's cookie with a new expiry, so that a replayed cookie
 never expires? Measured on the defaults configuration with TIMEOUTS=short (maxAge 1 s); writes
-extra_results.md beside this file, which verify.py appends to RESULTS.md.
+extra_results.md beside this file, beside the checklist's own results (chapter 41).
 
 Usage, from book/:  PYTHONPATH=. ../.venv/bin/python ../implementations/authjs/measure_reissue.py
 """

@@ -1,6 +1,6 @@
 """Two things the checklist does not measure: how long the cookie cache keeps a revoked session
 alive, and what better-auth's production rate limiter (its documented rules) does to password
-guesses. Writes extra_results.md beside this file, which verify.py appends to RESULTS.md.
+guesses. Writes extra_results.md beside this file, beside the checklist's own results (chapter 41).
 
 Usage, from book/:  PYTHONPATH=. ../.venv/bin/python ../implementations/better-auth/measure.py
 """

@@ -46,14 +46,7 @@ RECOMMENDED = CONFIG == "database-recommended"
 # no strategy renews a token on use, so there is no idle timeout to set).
 LIFETIME = 2 if SHORT else 3600
 SECRET = secrets.token_urlsafe(32)
-USERS = {  # name -> (password, role)
-    "alice": ("correct horse", "user"),
-    "root": ("root password", "admin"),
-    "carol": ("carol password", "user"),
-    "dave": ("dave password", "user"),
-    "erin": ("erin password", "user"),
-    "frank": ("frank password", "user"),
-}
+from serving import USERS  # noqa: E402  (the contract's users: name -> (password, role))
 
 # DEMO ONLY: Argon2id at 1 pass and 8 MiB (pwdlib's default is 3 passes, 64 MiB), through the
 # documented PasswordHelper hook, so that ~50 logins take seconds.

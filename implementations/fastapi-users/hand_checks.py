@@ -10,9 +10,12 @@
 import base64
 import json
 import os
+import sys
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("CONFIG", "jwt")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "_python"))  # serving.USERS
 warnings.filterwarnings("ignore")
 import app  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402

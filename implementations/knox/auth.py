@@ -2,7 +2,7 @@
 
 knox 5.1.0's ``authenticate_credentials`` calls ``token.decode("utf-8")`` on the raw header
 bytes, so ``Authorization: Token \\xff`` raises UnicodeDecodeError: a 500 from every protected
-route (measured; RESULTS.md). Fixed here rather than left as a server error."""
+route (measured by the checklist's hostile-input item). Fixed here rather than left as a server error."""
 
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions

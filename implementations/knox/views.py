@@ -3,7 +3,8 @@ username/password form), LogoutView and LogoutAllView, and short DRF views over 
 model (``user.auth_token_set``, ``AuthToken.objects.create``) and Django's user model."""
 
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model, login
+from django.contrib.auth import authenticate, login
+from drf_contract import AdminDisable, AdminOnly, Me, Transfer, fields, role  # noqa: F401
 from knox.models import AuthToken
 from knox.settings import knox_settings
 from knox.views import LoginView as KnoxLoginView
@@ -14,15 +15,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 RECOMMENDED = settings.CONFIG == "recommended"
-
-
-def role(user) -> str:
-    return "admin" if user.is_staff else "user"
-
-
-def fields(request, *names):
-    values = [request.data.get(n) for n in names]
-    return values if all(isinstance(v, str) and v for v in values) else None
 
 
 class LoginView(KnoxLoginView):
@@ -36,23 +28,6 @@ class LoginView(KnoxLoginView):
         user = serializer.validated_data["user"]
         login(request, user)
         return super().post(request, format=None)
-
-
-class Me(APIView):
-    permission_classes = [IsAuthenticated]
-
-    def get(self, request):
-        return Response({"user": request.user.username, "role": role(request.user)})
-
-
-class Transfer(APIView):
-    permission_classes = [IsAuthenticated]
-
-    def post(self, request):
-        to, amount = fields(request, "to", "amount") or (None, None)
-        if not to or not amount.isdigit():
-            return Response({"error": "to and amount required"}, status.HTTP_400_BAD_REQUEST)
-        return Response({"from": request.user.username, "to": to, "amount": int(amount)})
 
 
 class Elevate(APIView):
@@ -91,31 +66,6 @@ class Password(APIView):
         if RECOMMENDED and request.data.get("end_other_sessions") == "1":
             ended, _ = user.auth_token_set.exclude(digest=request.auth.digest).delete()
         return Response({"changed": True, "tokens_ended": ended})
-
-
-class AdminOnly(APIView):
-    permission_classes = [IsAuthenticated]
-
-    def target(self, request):
-        if not request.user.is_staff:
-            return None, Response({"error": "admins only"}, status.HTTP_403_FORBIDDEN)
-        (name,) = fields(request, "user") or (None,)
-        user = get_user_model().objects.filter(username=name).first() if name else None
-        if user is None:
-            return None, Response({"error": "no such user"}, status.HTTP_400_BAD_REQUEST)
-        return user, None
-
-
-class AdminDisable(AdminOnly):
-    """is_active=False: knox's TokenAuthentication refuses inactive users."""
-
-    def post(self, request):
-        user, refusal = self.target(request)
-        if refusal:
-            return refusal
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        return Response({"disabled": user.username})
 
 
 class AdminEndSessions(AdminOnly):

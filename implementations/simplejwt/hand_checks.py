@@ -18,9 +18,10 @@ import os
 import time
 
 os.environ.setdefault("CONFIG", "recommended")
-import serve  # noqa: E402
+import serve  # noqa: E402  (puts ../_python on the path)
+from serving import prepare_django  # noqa: E402
 
-serve.prepare()
+prepare_django(serve.HERE)
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 from settings import REFRESH, SHORT  # noqa: E402

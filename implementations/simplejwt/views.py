@@ -6,11 +6,12 @@ app's OutstandingToken/BlacklistedToken) and Django's user model.
 """
 
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_contract import AdminDisable, AdminOnly, Me, Transfer, fields, role  # noqa: F401
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -21,10 +22,6 @@ RECOMMENDED = settings.CONFIG == "recommended"
 COOKIES = settings.CONFIG != "defaults"
 BLACKLIST = "rest_framework_simplejwt.token_blacklist" in settings.INSTALLED_APPS
 no_store = method_decorator(never_cache, name="dispatch") if RECOMMENDED else (lambda c: c)
-
-
-def role(user) -> str:
-    return "admin" if user.is_staff else "user"
 
 
 def issue(user, response: Response) -> Response:
@@ -66,11 +63,6 @@ def blacklist_current(request) -> None:
             pass
 
 
-def fields(request, *names) -> list[str] | None:
-    values = [request.data.get(n) for n in names]
-    return values if all(isinstance(v, str) and v for v in values) else None
-
-
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class Csrf(APIView):
     permission_classes = [AllowAny]
@@ -81,23 +73,6 @@ class Csrf(APIView):
 
 
 @no_store
-class Me(APIView):
-    permission_classes = [IsAuthenticated]
-
-    def get(self, request):
-        return Response({"user": request.user.username, "role": role(request.user)})
-
-
-class Transfer(APIView):
-    permission_classes = [IsAuthenticated]
-
-    def post(self, request):
-        to, amount = fields(request, "to", "amount") or (None, None)
-        if not to or not amount.isdigit():
-            return Response({"error": "to and amount required"}, status.HTTP_400_BAD_REQUEST)
-        return Response({"from": request.user.username, "to": to, "amount": int(amount)})
-
-
 class Elevate(APIView):
     """Re-authenticate with the password; a new token pair. The old access token is not ended:
     simplejwt cannot blacklist access tokens."""
@@ -161,31 +136,6 @@ class LogoutEverywhere(APIView):
         response = Response({"refresh_tokens_blacklisted": count})
         unset_jwt_cookies(response)
         return response
-
-
-class AdminOnly(APIView):
-    permission_classes = [IsAuthenticated]
-
-    def target(self, request):
-        if not request.user.is_staff:
-            return None, Response({"error": "admins only"}, status.HTTP_403_FORBIDDEN)
-        (name,) = fields(request, "user") or (None,)
-        user = get_user_model().objects.filter(username=name).first() if name else None
-        if user is None:
-            return None, Response({"error": "no such user"}, status.HTTP_400_BAD_REQUEST)
-        return user, None
-
-
-class AdminDisable(AdminOnly):
-    """is_active=False: JWTAuthentication loads the user per request (CHECK_USER_IS_ACTIVE)."""
-
-    def post(self, request):
-        user, refusal = self.target(request)
-        if refusal:
-            return refusal
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        return Response({"disabled": user.username})
 
 
 class AdminEndSessions(AdminOnly):

@@ -32,14 +32,7 @@ if CONFIG not in ("defaults", "recommended"):
 
 # --- APP CODE: users and a password check (demo cost: 20,000 PBKDF2 iterations) -------------
 ITERATIONS = 20_000
-USERS = {
-    "alice": ("correct horse", "user"),
-    "root": ("root password", "admin"),
-    "carol": ("carol password", "user"),
-    "dave": ("dave password", "user"),
-    "erin": ("erin password", "user"),
-    "frank": ("frank password", "user"),
-}
+from serving import USERS  # noqa: E402  (the contract's users: name -> (password, role))
 
 
 def _hash(password: str, salt: bytes) -> bytes:

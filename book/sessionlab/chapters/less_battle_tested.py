@@ -646,10 +646,18 @@ CVE_RULE = (
     "Every CVE published from 2013 to the book's date whose record (NVD, CVE or GitHub advisory) "
     "says that a bug in a tested package, or in the code that package uses to check its "
     "credential, let a request be accepted under a credential it should not be accepted under: "
-    "forged, another user's, or one that should be dead. Denial of service, XSS, open redirects "
-    "and data leaks that give no credential are out, on both sides. Session side: Django's "
-    "sessions and auth, Flask and Werkzeug, Rack and rack-session, express-session and "
-    "cookie-signature. JWT side: PyJWT, joserfc, jwcrypto, Authlib, jsonwebtoken, jose."
+    "forged, another user's, or one that should be dead. The credential is the session cookie, "
+    "session ID or token the package issues and checks; bugs in how a user first signs in "
+    "(passwords, OAuth, e-mail links, passkeys, second factors) and in other credentials a plugin "
+    "adds (API keys, an OAuth provider's tokens) are out, as are CSRF defences, on both sides. "
+    "Denial of service, XSS, open redirects, code execution and data leaks whose record names no "
+    "credential accepted are out, on both sides. Session side: Django's sessions and auth, Flask "
+    "and Werkzeug, Rack and rack-session, express-session and cookie-signature, Rails (Action "
+    "Pack's session stores and the Rails parts that set the session cookie), PHP's session "
+    "extension, Starlette's SessionMiddleware, @fastify/session, gorilla/sessions, iron-session, "
+    "better-auth (database sessions), django-rest-knox. JWT side: PyJWT, joserfc, jwcrypto, "
+    "Authlib, jsonwebtoken, jose, next-auth and @auth/core (JWT sessions by default), "
+    "express-jwt, passport-jwt, djangorestframework-simplejwt, fastapi-users."
 )
 
 #: What the attacker gets, from worst to least bad.
@@ -749,7 +757,125 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "impact": CVE_IMPACTS[0],
         "record": "NVD CVE-2026-39324",
     },
+    {
+        "side": "session",
+        "cve": "CVE-2011-4718",
+        "year": 2011,
+        "package": "PHP sessions",
+        "affected": "PHP before 5.5.2 (record published 2013)",
+        "what": "session fixation: an ID the attacker chose is adopted, and the session hijacked "
+        "(the fix is session.use_strict_mode, still off by default)",
+        "impact": CVE_IMPACTS[1],
+        "record": "CVE record (cvelistV5)",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2016-7125",
+        "year": 2016,
+        "package": "PHP sessions",
+        "affected": "PHP before 5.6.25, 7.x before 7.0.10",
+        "what": "invalid session names skipped while parsing: an attacker who controls a session "
+        "name injects arbitrary session data",
+        "impact": CVE_IMPACTS[0],
+        "record": "CVE record (cvelistV5)",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2024-26144",
+        "year": 2024,
+        "package": "Rails (Active Storage)",
+        "affected": "5.2.0 to before 7.1.0 (fixed in 6.1.7.7 and 7.0.8.1)",
+        "what": "blobs served with the session's Set-Cookie and Cache-Control: public: a caching "
+        "proxy makes users share sessions",
+        "impact": CVE_IMPACTS[1],
+        "record": "GHSA-8h22-8cf7-hq6g",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2025-32441",
+        "year": 2025,
+        "package": "Rack",
+        "affected": "2.x before 2.2.14",
+        "what": "Rack::Session::Pool: a concurrent request restores a session deleted at logout",
+        "impact": CVE_IMPACTS[3],
+        "record": "GHSA-vpfw-47h7-xj4g",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2026-117499",
+        "year": 2026,
+        "package": "@fastify/session",
+        "affected": "before 11.1.6",
+        "what": "rolling sessions: a request in flight across logout saves the destroyed session "
+        "back, and the replayed cookie works again",
+        "impact": CVE_IMPACTS[3],
+        "record": "CVE record (cvelistV5)",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2026-126076",
+        "year": 2026,
+        "package": "Rails (Action Pack)",
+        "affected": "8.1.4 and earlier listed as affected; fixed in 8.1.4.1",
+        "what": "Action Dispatch CacheStore: a destroyed session can be restored",
+        "impact": CVE_IMPACTS[3],
+        "record": "GHSA-2586-8ghr-69fj (rubygems.org advisory list)",
+    },
+    {
+        "side": "session",
+        "cve": "CVE-2026-134321",
+        "year": 2026,
+        "package": "better-auth",
+        "affected": "0.8.1-beta.5 to before 1.7.16",
+        "what": "secondary-storage session lists updated non-atomically and routes that trust the "
+        "cookie cache: revoked sessions stay valid",
+        "impact": CVE_IMPACTS[3],
+        "record": "CVE record (cvelistV5)",
+    },
     # JWT libraries
+    {
+        "side": "JWT",
+        "cve": "CVE-2020-15084",
+        "year": 2020,
+        "package": "express-jwt",
+        "affected": "5.3.3 and earlier",
+        "what": "algorithms not required: with jwks-rsa as the secret, key confusion bypasses "
+        "authorization",
+        "impact": CVE_IMPACTS[0],
+        "record": "GHSA-6g6m-m6h5-w9gf",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2023-48309",
+        "year": 2023,
+        "package": "next-auth",
+        "affected": "before 4.24.5",
+        "what": "a JWT next-auth issued for an interrupted OAuth flow (state, PKCE, nonce) accepted "
+        "as the session token: a mock user passes the default middleware",
+        "impact": CVE_IMPACTS[2],
+        "record": "GHSA-v64w-49xw-qq89",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2024-22513",
+        "year": 2024,
+        "package": "djangorestframework-simplejwt",
+        "affected": "5.3.1 and earlier (GHSA); before 5.5.1 (PYSEC-2026-1305)",
+        "what": "tokens of a disabled (inactive) user still authenticate",
+        "impact": CVE_IMPACTS[3],
+        "record": "GHSA-5vcc-86wm-547q",
+    },
+    {
+        "side": "JWT",
+        "cve": "CVE-2026-73421",
+        "year": 2026,
+        "package": "next-auth",
+        "affected": "5.0.0-beta.0 to before 5.0.0-beta.32",
+        "what": "on a server configuration error auth() returns a truthy error object: routes "
+        "that check only that a session exists admit every visitor",
+        "impact": CVE_IMPACTS[0],
+        "record": "CVE record (cvelistV5); GHSA-8fpg-xm3f-6cx3",
+    },
     {
         "side": "JWT",
         "cve": "CVE-2015-9235",
@@ -988,13 +1114,56 @@ CVE_HISTORY: list[dict[str, str | int]] = [
         "cve": "CVE-2026-102275",
         "year": 2026,
         "package": "PyJWT",
-        "affected": "before 2.15.0",
+        "affected": "2.1.0 to before 2.15.0",
         "what": "an OKP private JWK whose d does not match its x: the thumbprint names the "
         "trusted key while another key signs (a sender-constrained token used without its key)",
         "impact": CVE_IMPACTS[2],
         "record": "CVE record; GHSA-x33g-cr3x-6449",
     },
 ]
+
+
+#: Records of the packages the rule added that it leaves out, each with the reason, so the
+#: selection can be audited: every CVE the search found for those packages is here or above.
+CVE_LEFT_OUT: dict[str, str] = {
+    "CVE-2022-24858": "next-auth: open redirect",
+    "CVE-2022-31093": "next-auth: an invalid callbackUrl times the route out (denial of service)",
+    "CVE-2022-31127": "next-auth: HTML injected into the sign-in e-mail (phishing)",
+    "CVE-2022-31186": "next-auth: provider secret written to the log (a leak, no credential accepted)",
+    "CVE-2022-35924": "next-auth: e-mail sign-in to several addresses (how a user signs in)",
+    "CVE-2023-27490": "next-auth: OAuth checks stripped from the authorization URL (how a user signs in)",
+    "CVE-2026-73418": "next-auth / @auth/core: getToken() throws on a malformed Bearer header "
+    "(denial of service; the record says no authentication is bypassed)",
+    "CVE-2026-73419": "next-auth / @auth/core: OAuth check cookies not bound to their provider "
+    "(account linking, how a user signs in)",
+    "CVE-2026-73420": "next-auth / @auth/core: e-mail normalised after validation (how a user signs in)",
+    "CVE-2025-61928": "better-auth: API keys created without authentication (another credential)",
+    "CVE-2025-71399": "better-auth: extra slashes bypass disabledPaths and rate limits "
+    "(no credential accepted)",
+    "CVE-2025-71402": "better-auth: a forged multi-session cookie deletes other sessions "
+    "(sessions revoked, none accepted)",
+    "CVE-2025-71404": "better-auth: reflected XSS on the error page",
+    "CVE-2026-45337": "better-auth: device authorization bound to any session (how a device signs in)",
+    "CVE-2026-67336": "better-auth: the OIDC provider plugin advertises alg none and plain PKCE "
+    "(another credential: the provider's tokens)",
+    "CVE-2026-110862": "better-auth: OAuth state reused as a magic-link token (how a user signs in)",
+    "CVE-2026-110864": "better-auth: OAuth proxy profiles forged (how a user signs in)",
+    "CVE-2026-121802": "@better-auth/expo: caller-supplied state signed (how a user signs in)",
+    "CVE-2026-126067": "Rails: session cookies without a SameSite attribute (a CSRF defence)",
+    "CVE-2015-6835": "PHP: use-after-free in the session deserializer (code execution or "
+    "denial of service; the record names no credential accepted)",
+}
+
+#: Packages the rule added for which the search found no CVE at all (GHSA-only advisories and
+#: vendor notes without a CVE identifier are not CVEs; the rule counts CVEs).
+CVE_NONE_FOUND = (
+    "iron-session",
+    "passport-jwt",
+    "fastapi-users",
+    "django-rest-knox",
+    "gorilla/sessions",
+    "Starlette SessionMiddleware",
+)
 
 
 def cve_counts() -> dict[str, dict[str, int]]:
