@@ -1,6 +1,15 @@
 """Chapter 21's bank (vulnerable on purpose) and loot collector, over their WSGI apps."""
 
-from sessionlab.chapters.storage_and_xss import create_loot_collector, create_xss_bank
+import base64
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from sessionlab.chapters.storage_and_xss import (
+    create_loot_collector,
+    create_xss_bank,
+    signature_verifies,
+)
 from sessionlab.lab.fixtures import make_users
 
 USERS = make_users(alice=("correct horse battery staple", "admin"))
@@ -33,11 +42,18 @@ def test_the_cookie_victims_logout_ends_the_session_on_the_server():
     assert client.get("/me").status_code == 401
 
 
-def test_the_collector_keeps_every_body():
-    loot = []
+def test_the_collector_keeps_every_body_under_its_victims_name():
+    loot = {}
     client = create_loot_collector(loot).test_client()
-    assert client.post("/collect", data=b"abc").status_code == 204
-    assert loot == ["abc"]
+    assert client.post("/collect/chromium", data=b"abc").status_code == 204
+    assert client.post("/collect/webkit", data=b"def").status_code == 204
+    assert client.post("/collect/chromium", data=b"ghi").status_code == 204
+    assert loot == {"chromium": ["abc", "ghi"], "webkit": ["def"]}
+
+
+def test_the_worker_script_is_served_as_javascript():
+    response = create_xss_bank(USERS).test_client().get("/bank-worker.js")
+    assert response.mimetype == "text/javascript" and b"sessionId" in response.data
 
 
 def test_the_session_id_control_is_revoked_at_logout_and_refuses_junk():
@@ -70,3 +86,22 @@ def test_the_jwt_cookie_control_is_httponly_and_outlives_its_logout():
     assert client.get("/jwt-cookie-me").status_code == 200
     client.set_cookie("jwt", "not.a.token")
     assert client.get("/jwt-cookie-me").status_code == 401
+
+
+def test_a_webcrypto_signature_verifies_with_its_key_only():
+    key = ec.generate_private_key(ec.SECP256R1())
+    numbers = key.public_key().public_numbers()
+
+    def jwk_of(numbers):
+        def b64url(n):
+            return base64.urlsafe_b64encode(n.to_bytes(32)).rstrip(b"=").decode()
+
+        return {"kty": "EC", "crv": "P-256", "x": b64url(numbers.x), "y": b64url(numbers.y)}
+
+    r, s = decode_dss_signature(key.sign(b"message", ec.ECDSA(hashes.SHA256())))
+    raw = base64.b64encode(r.to_bytes(32) + s.to_bytes(32)).decode()  # WebCrypto's format
+    assert signature_verifies(jwk_of(numbers), b"message", raw)
+    assert not signature_verifies(jwk_of(numbers), b"other message", raw)
+    other = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    assert not signature_verifies(jwk_of(other), b"message", raw)
+    assert not signature_verifies(jwk_of(numbers), b"message", base64.b64encode(b"short").decode())

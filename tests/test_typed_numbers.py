@@ -24,6 +24,7 @@ REVIEWED = {
     "worksheet_session_2.md",
     "worksheet_session_3.md",
     "24_less_battle_tested.ipynb",
+    "21_storage_and_xss.ipynb",
     "01_anatomy_of_a_jwt.ipynb",
     "02_anatomy_of_a_session.ipynb",
     "11_easier_to_use.ipynb",
@@ -44,7 +45,6 @@ REVIEWED = {
 }
 NOT_YET_REVIEWED = {
     "18_blocked_cookies.ipynb",
-    "21_storage_and_xss.ipynb",
     "41_sessions_done_right.ipynb",
 }
 PAGES = {path.name: path for path in toc.toc_files()}

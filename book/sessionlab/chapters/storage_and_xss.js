@@ -47,6 +47,27 @@ function logOutToken() {
   localStorage.removeItem("access_token");  // all a stateless-JWT front end can do at logout
 }
 
+// Out of a script's reach: a session ID that only a Web Worker holds, and a signing key that
+// cannot be exported (the kind DPoP proofs are signed with).
+async function logInWithWorker(username, password) {
+  window.bankWorker = new Worker("/bank-worker.js");
+  return askWorker({login: {username, password}});
+}
+
+function askWorker(message) {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (event) => resolve(event.data);
+    window.bankWorker.postMessage(message, [channel.port2]);
+  });
+}
+
+async function makeSigningKey() {
+  const algorithm = {name: "ECDSA", namedCurve: "P-256"};
+  window.bankKey = await crypto.subtle.generateKey(algorithm, false, ["sign"]);  // not extractable
+  return crypto.subtle.exportKey("jwk", window.bankKey.publicKey);  // the server would keep this
+}
+
 // Evidence for the CSP experiment: which directive blocked what.
 window.cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => window.cspViolations.push(event.effectiveDirective));

@@ -4,12 +4,16 @@
 a JWT login whose front end keeps the token in ``localStorage``, an API that accepts that token
 as a bearer token, and a search page that pastes its query into the HTML unescaped: the
 injection point. :func:`create_loot_collector` is the attacker's server on another site; it keeps
-every request body it receives in a list, which is the evidence of what was stolen.
+every request body it receives, under the name in its path, which is the evidence of what was
+stolen (one list per victim, so that victims in three browser engines can be attacked at once).
+The bank's front end (``/bank.js``) can also keep a credential where no page script reaches it:
+a session ID held only by a Web Worker (``/bank-worker.js``), and a non-extractable signing key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import secrets
 import time
@@ -17,6 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from flask import Flask, Response, abort, jsonify, request
 
 from sessionlab.lab.registry import registered_app
@@ -32,8 +40,10 @@ __all__ = [
     "TOKEN_ISSUER",
     "TOKEN_LIFETIME",
     "BANK_JS",
+    "WORKER_JS",
     "create_xss_bank",
     "create_loot_collector",
+    "signature_verifies",
     "wait_for_loot",
 ]
 
@@ -46,6 +56,22 @@ SHORT_LIFETIME = 300
 JWT_COOKIE = "jwt"
 #: The bank's front end, served as ``/bank.js``.
 BANK_JS = (Path(__file__).with_suffix(".js")).read_text()
+#: The Web Worker that holds a session ID in its own memory, served as ``/bank-worker.js``.
+WORKER_JS = """// A session ID that only this worker holds: the page sends messages, never sees the ID.
+let sessionId = null;
+onmessage = async (event) => {
+  const [port] = event.ports;
+  if (event.data.login) {
+    const body = new URLSearchParams(event.data.login);
+    const response = await fetch("/api/session-login", {method: "POST", body});
+    sessionId = (await response.json()).session_id;
+    port.postMessage(response.status);
+  } else {  // any other message: call the API with the ID, answer with the response's body
+    const headers = {Authorization: "Bearer " + sessionId};
+    port.postMessage(await (await fetch(event.data.call, {headers})).text());
+  }
+};
+"""
 
 
 def _page(title: str, body: str) -> str:
@@ -105,6 +131,10 @@ def create_xss_bank(
     @app.get("/bank.js")
     def bank_js():
         return Response(BANK_JS, mimetype="text/javascript")
+
+    @app.get("/bank-worker.js")
+    def bank_worker_js():
+        return Response(WORKER_JS, mimetype="text/javascript")
 
     @app.post("/api/token-login")
     def token_login():
@@ -210,28 +240,52 @@ def create_xss_bank(
 
 
 def _collector_sample():
-    yield "XSS loot collector", create_loot_collector([])
+    yield "XSS loot collector", create_loot_collector({})
 
 
 @registered_app("storage_and_xss.collector", sample=_collector_sample)
-def create_loot_collector(loot: list[str]):
-    """The attacker's server: append the body of every ``POST /collect`` to ``loot``, answer 204."""
+def create_loot_collector(loot: dict[str, list[str]]):
+    """The attacker's server: append the body of every ``POST /collect/<victim>`` to
+    ``loot[victim]`` (a new list for a new name), answer 204."""
 
     app = Flask(__name__)
 
-    @app.post("/collect")
-    def collect():
-        loot.append(request.get_data(as_text=True))
+    @app.post("/collect/<victim>")
+    def collect(victim):
+        loot.setdefault(victim, []).append(request.get_data(as_text=True))
         return "", 204
 
     return app
 
 
-async def wait_for_loot(loot: list[str], count: int = 1, timeout: float = 5.0) -> list[str]:
-    """Wait (without blocking the event loop) until ``loot`` holds ``count`` items; return them."""
+async def wait_for_loot(
+    loot: dict[str, list[str]], victim: str, count: int = 1, timeout: float = 60.0
+) -> list[str]:
+    """Wait (without blocking the event loop) until ``loot[victim]`` holds ``count`` items; return
+    them. ``timeout`` only bounds a failure: the wait ends as soon as the requests are in."""
     deadline = time.monotonic() + timeout
-    while len(loot) < count:
+    while len(loot.get(victim, ())) < count:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the attacker received {len(loot)} of {count} expected requests")
+            got = len(loot.get(victim, ()))
+            raise TimeoutError(f"the attacker received {got} of {count} expected requests")
         await asyncio.sleep(0.02)
-    return list(loot)
+    return list(loot[victim])
+
+
+def signature_verifies(public_jwk: dict[str, str], message: bytes, signature: str) -> bool:
+    """Whether ``signature`` (WebCrypto's ECDSA P-256 signature: raw ``r || s``, base64) signs
+    ``message`` under the public key ``public_jwk`` (a JWK, as WebCrypto exports it)."""
+    raw = base64.b64decode(signature)
+    if len(raw) != 64:
+        return False
+    der = encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:]))
+
+    def coordinate(name: str) -> int:
+        return int.from_bytes(base64.urlsafe_b64decode(public_jwk[name] + "=="))
+
+    numbers = ec.EllipticCurvePublicNumbers(coordinate("x"), coordinate("y"), ec.SECP256R1())
+    try:
+        numbers.public_key().verify(der, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
