@@ -233,11 +233,6 @@ def test_every_solution_is_a_dropdown():
             assert ":class: dropdown" in m.group(2), f"{stem}: a {m.group(1)} is not folded"
 
 
-@pytest.mark.xfail(
-    reason="the chapters' gated solutions are folded by `tools/collapse_solutions.py book/*.ipynb`, "
-    "which changes only cell metadata; run it after merging (strict: then remove this mark)",
-    strict=True,
-)
 def test_gated_solutions_are_folded_in_jupyterlab():
     done = subprocess.run(
         [
