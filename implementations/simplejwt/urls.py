@@ -3,8 +3,11 @@ from django.conf import settings
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
+# never_cache on login and /me in the recommended configuration (README.md).
+wrap = never_cache if settings.CONFIG == "recommended" else (lambda view: view)
+
 urlpatterns = [
-    path("me", views.Me.as_view()),
+    path("me", wrap(views.Me.as_view())),
     path("transfer", views.Transfer.as_view()),
     path("elevate", views.Elevate.as_view()),
     path("password", views.Password.as_view()),
@@ -25,7 +28,7 @@ else:
 
     login = LoginView.as_view()
     urlpatterns += [
-        path("login", never_cache(login) if settings.CONFIG == "recommended" else login),
+        path("login", wrap(login)),
         path("logout", LogoutView.as_view()),
         path("token/refresh", get_refresh_view().as_view()),
         path("csrf", views.Csrf.as_view()),
