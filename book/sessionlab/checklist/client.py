@@ -66,6 +66,10 @@ class Response:
 _local = threading.local()
 
 
+#: Seconds an answer may take before the request is an error.
+REQUEST_TIMEOUT = 60.0
+
+
 def send(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Response:
     """One request on this thread's kept-alive connection to the URL's server."""
     parts = urllib.parse.urlsplit(url)
@@ -75,7 +79,9 @@ def send(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> 
     for attempt in (1, 2):
         connection = connections.get(key)
         if connection is None or _dropped(connection):
-            connection = connections[key] = kind(*key[1:], timeout=10)
+            # A last resort for an app that never answers, not a wait: a loaded machine (two
+            # chapter 41 runs at once) kept one answer waiting past the earlier 10 s.
+            connection = connections[key] = kind(*key[1:], timeout=REQUEST_TIMEOUT)
         try:
             target = parts.path + (f"?{parts.query}" if parts.query else "")
             connection.request(method, target or "/", body=body, headers=headers)
