@@ -221,18 +221,12 @@ def test_every_implementation_withstands_hostile_requests(slug, tmp_path):
     from sessionlab.checklist.config import load_implementation
     from sessionlab.checklist.launcher import Deployment
     from sessionlab.lab.bench import Bench
-    from sessionlab.lab.servers import free_port
 
     impl = load_implementation(IMPLEMENTATION_ROOT / slug)
     bench = Bench()
     failures, report, found = {}, {}, set()
     try:
-        redis_port = None
-        if impl.needs_redis:
-            redis_port = free_port()
-            bench.redis(tcp_port=redis_port)
-        deployment = Deployment(bench, redis_port=redis_port)
-        adapters = deployment.implementation(impl)
+        deployment, adapters = Deployment.alone(bench, impl)
         try:
             deployment.start()
         except Exception as error:  # refuse, do not pass: name what could not be started

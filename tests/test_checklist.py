@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import re
+import threading
 
 import pytest
 import sessionlab.checklist as checklist
@@ -346,3 +347,47 @@ def test_the_timing_rule_holds_an_oracle_on_a_loaded_machine_and_no_more():
     assert not timing_oracle(0.73, 1.1, -0.047)  # better-auth: scrypt on both paths
     assert not timing_oracle(1.3, 1.9, 0.0045)  # a ratio of 1.3 is no oracle
     assert not timing_oracle(1.9, 1.9, 0.0012)  # 1.2 ms more is not enough on its own
+
+
+class _RecordingSocket:
+    def __init__(self, events: list, name: str):
+        self.events, self.name = events, name
+
+    def sendall(self, data: bytes) -> None:
+        self.events.append(("sent", self.name, data))
+
+
+def test_last_byte_sync_sends_no_last_byte_before_every_request_is_held():
+    """The concurrent-guess item's race starts on an event: no held request completes until all
+    are held; a thread that fails before holding is waited for no longer; a request sent again
+    after the release goes at once."""
+    from types import SimpleNamespace
+
+    from sessionlab.checklist.client import LastByteSync
+
+    events: list = []
+    sync = LastByteSync(4)
+
+    def hold(i: int) -> None:
+        connection = SimpleNamespace(sock=_RecordingSocket(events, f"request {i}"))
+        events.append(("held", f"request {i}", None))
+        sync.hold(connection, b"!")
+
+    def fails_first() -> None:
+        sync.abandon()
+
+    threads = [threading.Thread(target=hold, args=(i,)) for i in range(3)]
+    threads.append(threading.Thread(target=fails_first))
+    for thread in threads:
+        thread.start()
+    sync.release(timeout=30)
+    for thread in threads:
+        thread.join(30)
+    kinds = [kind for kind, _, _ in events]
+    assert kinds == ["held"] * 3 + ["sent"] * 3, events
+    assert sorted(name for kind, name, _ in events if kind == "sent") == [
+        f"request {i}" for i in range(3)
+    ]
+    late = SimpleNamespace(sock=_RecordingSocket(events, "again"))
+    sync.hold(late, b"!")
+    assert events[-1] == ("sent", "again", b"!")

@@ -84,14 +84,7 @@ async def _run(adapters: list[Adapter], browser: bool, implementation=None):
         if implementation is not None:
             from sessionlab.checklist.launcher import Deployment
 
-            redis_port = None
-            if implementation.needs_redis:
-                from sessionlab.lab.servers import free_port
-
-                redis_port = free_port()
-                bench.redis(tcp_port=redis_port)
-            deployment = Deployment(bench, redis_port=redis_port)
-            adapters = deployment.implementation(implementation)
+            deployment, adapters = Deployment.alone(bench, implementation)
             deployment.start()
         chromium = await bench.browser() if browser else None
         return {a.name: await run_checklist(a, browser=chromium) for a in adapters}

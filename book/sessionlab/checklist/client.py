@@ -70,8 +70,72 @@ _local = threading.local()
 REQUEST_TIMEOUT = 60.0
 
 
-def send(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Response:
-    """One request on this thread's kept-alive connection to the URL's server."""
+class LastByteSync:
+    """Many requests arriving at once, as in a race-condition test ("last-byte sync"): each
+    thread sends its request but for the body's last byte and waits; :meth:`release`, when all
+    ``count`` are held, sends those last bytes in one tight loop. The server then has every
+    request complete within about a millisecond, whatever the threads' scheduling: the race
+    starts on an event, not on a sleep or a barrier between whole requests."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self._held: list[tuple[http.client.HTTPConnection, bytes]] = []
+        self._holders: set[int] = set()
+        self._ready = threading.Condition()
+        self._released = threading.Event()
+
+    def hold(self, connection: http.client.HTTPConnection, last: bytes) -> None:
+        with self._ready:
+            if self._released.is_set():  # a retry after the release: nothing left to wait for
+                connection.sock.sendall(last)
+                return
+            self._held.append((connection, last))
+            self._holders.add(threading.get_ident())
+            self._ready.notify_all()
+        if not self._released.wait(REQUEST_TIMEOUT):
+            raise TimeoutError("the held requests were never released")
+
+    def abandon(self) -> None:
+        """This thread will hold nothing (it failed first): wait for one request fewer."""
+        with self._ready:
+            if threading.get_ident() not in self._holders:
+                self.count -= 1
+                self._ready.notify_all()
+
+    def release(self, timeout: float = REQUEST_TIMEOUT) -> None:
+        """Wait until all ``count`` requests are held, then complete them together (a connection
+        the server dropped meanwhile fails in its own thread, which sends its request again)."""
+        with self._ready:
+            if not self._ready.wait_for(lambda: len(self._held) >= self.count, timeout):
+                raise TimeoutError(f"{len(self._held)} of {self.count} requests were held")
+            for connection, last in self._held:
+                try:
+                    connection.sock.sendall(last)
+                except OSError:
+                    pass
+            self._released.set()
+
+
+def _request(connection, method: str, target: str, body, headers, sync) -> None:
+    if sync is None or not body:
+        connection.request(method, target, body=body, headers=headers)
+        return
+    connection.putrequest(method, target, skip_accept_encoding=True)
+    for name, value in {**headers, "Content-Length": str(len(body))}.items():
+        connection.putheader(name, value)
+    connection.endheaders(body[:-1])
+    sync.hold(connection, body[-1:])
+
+
+def send(
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    sync: LastByteSync | None = None,
+) -> Response:
+    """One request on this thread's kept-alive connection to the URL's server; with ``sync``,
+    a request with a body is held before its last byte until ``sync`` releases it."""
     parts = urllib.parse.urlsplit(url)
     connections = _local.__dict__.setdefault("connections", {})
     key = (parts.scheme, parts.hostname, parts.port)
@@ -84,7 +148,7 @@ def send(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> 
             connection = connections[key] = kind(*key[1:], timeout=REQUEST_TIMEOUT)
         try:
             target = parts.path + (f"?{parts.query}" if parts.query else "")
-            connection.request(method, target or "/", body=body, headers=headers)
+            _request(connection, method, target or "/", body, headers, sync)
             response = connection.getresponse()
             return Response(response.status, response.headers, response.read())
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
@@ -117,6 +181,8 @@ class Client:
     csrf_token: str | None = None
     login_response: Response | None = None
     bearer_token: str | None = None
+    #: When set, every request with a body waits before its last byte (:class:`LastByteSync`).
+    sync: LastByteSync | None = None
 
     def request(
         self, method: str, path: str, *, data=None, headers=None, cookie_header=None, body=None
@@ -135,7 +201,7 @@ class Client:
         if data is not None:
             body = urllib.parse.urlencode(data).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
-        response = send(method, self.adapter.base_url + path, body, sent)
+        response = send(method, self.adapter.base_url + path, body, sent, self.sync)
         for header in response.headers.get_all("Set-Cookie") or []:
             parsed = parse_set_cookie(header)
             self.set_cookies.append(parsed)

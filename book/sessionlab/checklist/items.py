@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sessionlab.checklist.adapter import ATTACKER_ORIGIN, FAIL, NA, PASS, Adapter, AdapterError
-from sessionlab.checklist.client import Client, SetCookie
+from sessionlab.checklist.client import Client, LastByteSync, SetCookie
 from sessionlab.lab.timing import fmt_amount, fmt_duration, fmt_ratio
 
 _CACHE: dict[int, dict] = {}  # what one run of the checklist keeps, by id(adapter)
@@ -213,27 +213,40 @@ def _probe_login(a: Adapter, *, remember: bool = False) -> Client | None:
         return None
 
 
+def _next_second() -> float:
+    """Sleep until the wall clock turns a second; return that second."""
+    now = time.time()
+    second = math.floor(now) + 1
+    time.sleep(second - now)
+    return float(second)
+
+
 def _idle(a: Adapter) -> bool | None:
-    """Still logged in after 1.3 s idle? ``None`` if every try was inconclusive: a refusal that
-    came 1.9 s or more after the login was sent (a busy machine) may be the 2-second absolute
-    timeout. The clock starts before the login, so the session is never older than it says."""
-    for _ in range(5):
-        started = time.monotonic()
+    """Still logged in after 1.2 s idle, asked before 1.9 s since the login started? ``None`` if
+    every try missed those marks (a busy machine). Each login starts as the wall clock turns a
+    second S, so a token stamped in whole seconds is stamped S whatever the moment: a 2-second
+    token lives until S + 2, after the probe, and a 1-second one ends at S + 1, before it. The
+    probe goes 1.2 s after the login's check came back (the session's last use) and counts only
+    if its answer is back before S + 1.9, before any 2-second absolute timeout, whole-second or
+    not. Either answer is then the idle timeout's alone, the same on a quiet or a busy machine."""
+    for _ in range(8):
+        start = _next_second()
         client = _probe_login(a)
-        if client is None:  # the login outlived the timeouts themselves: busy, try again
+        used = time.time()
+        if client is None or used - start > 0.6:  # too slow to leave room: try again
             continue
-        time.sleep(1.3)
-        if client.authenticated():
-            return True
-        if time.monotonic() - started < 1.9:
-            return False
+        time.sleep(max(0.0, used + 1.2 - time.time()))
+        still_in = client.authenticated()
+        if time.time() - start < 1.9:
+            return still_in
     return None
 
 
 def _absolute(a: Adapter, *, remember: bool = False, thief: bool = False):
     """Still logged in after 2.4 s of a request every 0.3 s? ``None`` if every try was
-    inconclusive: a refusal that came after a gap of 0.9 s or more (a busy machine) may be the
-    1-second idle timeout, not the absolute one, so that try starts again. ``remember``: the
+    inconclusive: a refusal whose answer came 0.9 s or more after the last accepted request was
+    sent (a busy machine) may be the 1-second idle timeout, not the absolute one, so that try
+    starts again. ``remember``: the
     login asks to be remembered; ``thief``: a copy taken at login makes the requests, adopting
     every re-issued credential, while the victim does nothing. Returns (still logged in, how
     many times the credential was re-issued)."""
@@ -246,15 +259,16 @@ def _absolute(a: Adapter, *, remember: bool = False, thief: bool = False):
         deadline = last = time.monotonic()
         deadline += 2.4
         while time.monotonic() < deadline:
+            sent = time.monotonic()
             if not client.authenticated():
                 break
             seen.add(client.session_value)
-            last = time.monotonic()
+            last = sent  # the server saw this use after it was sent: the idle clock restarts later
             time.sleep(0.3)
         else:
             if client.authenticated():
                 return True, len(seen) - 1
-        if time.monotonic() - last < 0.9:
+        if time.monotonic() - last < 0.9:  # less than the idle timeout since the last use began
             return False, len(seen) - 1
     return None, 0
 
@@ -294,10 +308,10 @@ def idle_timeout(a: Adapter):
     if still_in is NA:
         return NA, "no short-timeout instance given"
     if still_in:
-        return FAIL, "still logged in after 1.3 s idle (timeouts set to 1 s idle, 2 s absolute)"
+        return FAIL, "still logged in after 1.2 s idle (timeouts set to 1 s idle, 2 s absolute)"
     if still_in is None:
-        return FAIL, "inconclusive: five tries refused only near the absolute timeout (busy)"
-    return PASS, "refused after 1.3 s idle (timeouts set to 1 s idle, 2 s absolute)"
+        return FAIL, "inconclusive: no try of eight answered early enough (busy)"
+    return PASS, "refused after 1.2 s idle (timeouts set to 1 s idle, 2 s absolute)"
 
 
 @item(ABSOLUTE, phase=2)
@@ -908,16 +922,21 @@ def concurrent_guesses(a: Adapter):
     if limit is None:
         return NA, "no throttle seen by the throttling item: nothing to race"
     guesses, victim = 30, "erin"
-    barrier = threading.Barrier(guesses)
+    sync = LastByteSync(guesses)
 
     def guess(i: int) -> int:
         client = Client(a)
-        client.token()
-        barrier.wait(timeout=10)  # all 30 leave together: an event, not a sleep
-        return client.login(victim, f"parallel guess {i} {secrets.token_hex(4)}").status_code
+        try:
+            client.token()
+            client.sync = sync  # the login is sent but for its last byte; all 30 complete at once
+            return client.login(victim, f"parallel guess {i} {secrets.token_hex(4)}").status_code
+        finally:
+            sync.abandon()  # only if it failed before its login was held
 
     with ThreadPoolExecutor(guesses) as pool:
-        statuses = list(pool.map(guess, range(guesses)))
+        answers = [pool.submit(guess, i) for i in range(guesses)]
+        sync.release()
+        statuses = [answer.result() for answer in answers]
     tried = sum(s not in (429,) for s in statuses)
     errors = sum(s >= 500 for s in statuses)
     # The count varies from run to run (it is a race): marked as measured.

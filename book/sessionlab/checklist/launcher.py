@@ -229,6 +229,19 @@ class Deployment:
             self.families[name] = family
         return adapters
 
+    @classmethod
+    def alone(cls, bench, folder: str | Path | Implementation) -> tuple[Deployment, list[Adapter]]:
+        """One implementation folder on its own: a Redis on the bench first if it needs one, then
+        its configurations' adapters (not started: call :meth:`start`). The command line and the
+        abuse sweep each deploy one implementation this way."""
+        impl = folder if isinstance(folder, Implementation) else load_implementation(folder)
+        redis_port = None
+        if impl.needs_redis:
+            redis_port = free_port()
+            bench.redis(tcp_port=redis_port)
+        deployment = cls(bench, redis_port=redis_port)
+        return deployment, deployment.implementation(impl)
+
     def implementations(self, root: str | Path = IMPLEMENTATIONS) -> list[Adapter]:
         """Every implementation folder under ``root``, every configuration."""
         return [a for folder in find_implementations(root) for a in self.implementation(folder)]
