@@ -22,6 +22,7 @@ from flask import Flask, abort, jsonify, make_response, redirect, request
 from werkzeug.security import generate_password_hash
 
 from sessionlab.lab.registry import registered_app
+from sessionlab.recommended import webauth
 from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
 from sessionlab.recommended.webauth import (
     LoginThrottle,
@@ -240,12 +241,7 @@ def _add_account_routes(app: Flask, store, users, require_session, require_csrf,
     def admin_target() -> str:
         session = require_session()
         require_csrf(session)
-        if users[session.user_id]["role"] != "admin":
-            abort(403)
-        name = request.form.get("user", "")
-        if name not in users:
-            abort(404)
-        return name
+        return webauth.admin_target(users[session.user_id]["role"], users)
 
     @app.post("/admin/end-sessions")
     def admin_end_sessions():

@@ -30,13 +30,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from flask import Flask, jsonify, make_response, request
+from flask import Flask, abort, jsonify, make_response, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sessionlab.lab.registry import registered_app
 
 __all__ = [
     "SECURITY_HEADERS",
+    "admin_target",
     "BearerClient",
     "CookieClient",
     "HttpClient",
@@ -201,6 +202,18 @@ def cross_site_refusal(headers: Mapping[str, str], own_origin: str) -> str | Non
     if origin.rstrip("/").lower() != own_origin.rstrip("/").lower():
         return "Origin is not this site's origin"
     return None
+
+
+def admin_target(role: str, users: Mapping[str, Any]) -> str:
+    """The user an administrator's action names in the form's ``user`` field: 403 unless the
+    caller's ``role`` is ``admin``, 404 when no such user exists. The book's session app and the
+    Flask and flask-jwt-extended apps each check the caller their own way, then call this."""
+    if role != "admin":
+        abort(403)
+    name = request.form.get("user", "")
+    if name not in users:
+        abort(404)
+    return name
 
 
 SECURITY_HEADERS = {

@@ -42,6 +42,7 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sessionlab.lab.registry import registered_app
+from sessionlab.recommended import webauth
 from sessionlab.recommended.frameworks.common import (
     DEMO_HASH,
     DEMO_USERS,
@@ -241,12 +242,7 @@ def create_flask_app(
         return jsonify(logged_out_everywhere=True)
 
     def admin_target() -> str:
-        if current_user.record["role"] != "admin":
-            abort(403)
-        name = request.form.get("user", "")
-        if name not in users:
-            abort(404)
-        return name
+        return webauth.admin_target(current_user.record["role"], users)
 
     @app.post("/admin/end-sessions")
     @login_required

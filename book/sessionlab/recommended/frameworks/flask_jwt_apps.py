@@ -57,6 +57,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from sessionlab.lab.fixtures import API_AUDIENCE, LOGIN_ISSUER
 from sessionlab.lab.registry import registered_app
+from sessionlab.recommended import webauth
 from sessionlab.recommended.frameworks.common import (
     DEMO_HASH,
     DEMO_USERS,
@@ -248,12 +249,7 @@ def create_flask_jwt_app(
         return forget(jsonify(logged_out=True))
 
     def admin_target() -> str:
-        if role() != "admin":
-            abort(403)
-        name = request.form.get("user", "")
-        if name not in users:
-            abort(404)
-        return name
+        return webauth.admin_target(role(), users)
 
     @app.post("/admin/disable")
     @jwt_required()
