@@ -153,9 +153,8 @@ def run_abusive_client(port: int, raw_requests: list[bytes], tmp_path: Path) -> 
 def test_session_app_answers_every_hostile_request_with_a_4xx(tmp_path, capfd):
     store = MemorySessionStore(idle_timeout=900, absolute_timeout=8 * 3600)
     cookie = SessionCookie([b"abuse test key, not a secret, 32+ bytes"], max_age=8 * 3600)
-    app = create_session_app(
-        store, cookie, make_users(alice=(PASSWORD, "admin"), bob=(PASSWORD, "user"))
-    )
+    users = make_users(alice=(PASSWORD, "admin"), bob=(PASSWORD, "user"))
+    app = create_session_app(store, cookie, users, secure=False)  # requests, plain http
     with serve_wsgi(app) as server:
         victim = requests.Session()
         login = victim.post(

@@ -139,6 +139,7 @@ from sessionlab.recommended.session_app import COOKIE_NAME, create_session_app  
 
 def reference_app(**options):
     store = MemorySessionStore(idle_timeout=900, absolute_timeout=3600)
+    options.setdefault("secure", False)  # requests over plain http sends no Secure cookie
     return create_session_app(store, SessionCookie(KEY_A, max_age=3600), book_users(), **options)
 
 
@@ -147,7 +148,7 @@ def test_log_out_everywhere_under_concurrent_logins_leaves_no_session_and_no_5xx
     store = MemorySessionStore(idle_timeout=900, absolute_timeout=3600)
     for i in range(20_000):
         store.create("alice" if i % 2 else f"user{i}")
-    app = create_session_app(store, SessionCookie(KEY_A, max_age=3600), book_users())
+    app = create_session_app(store, SessionCookie(KEY_A, max_age=3600), book_users(), secure=False)
     with serve_wsgi(app) as server:
         logged_in = []  # (time the login answered, its cookie)
         logouts = []  # (time the log-out-everywhere was sent, its status)

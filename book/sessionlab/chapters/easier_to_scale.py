@@ -98,7 +98,7 @@ def create_worker_app(
 ) -> Flask:
     """The reference session app plus /ping and the two JWT routes; every response names its worker."""
     users = users or _demo_users()
-    app = create_session_app(store, cookie, users)
+    app = create_session_app(store, cookie, users, secure=False)  # plain http on loopback
 
     @app.after_request
     def name_the_worker(response):

@@ -103,7 +103,8 @@ def create_xss_bank(
     """
     store = MemorySessionStore(idle_timeout=1800, absolute_timeout=8 * 3600)
     cookie = SessionCookie([secrets.token_bytes(32)], max_age=8 * 3600)
-    app = create_session_app(store, cookie, users)  # POST /login, GET /me: HttpOnly cookie
+    # POST /login, GET /me: an HttpOnly cookie (not Secure: plain http on loopback)
+    app = create_session_app(store, cookie, users, secure=False)
     token_keys = generate_keys("HS256")
 
     def _checked_user() -> str:

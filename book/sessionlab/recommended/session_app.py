@@ -48,7 +48,7 @@ def _sample():
         store = MemorySessionStore(idle_timeout=900, absolute_timeout=3600)
         return store, SessionCookie([secrets.token_bytes(32)], max_age=3600), book_users()
 
-    yield "session app (reference)", create_session_app(*parts())
+    yield "session app (reference, plain http)", create_session_app(*parts(), secure=False)
     yield (
         "session app (__Host- cookie, Secure)",
         create_session_app(*parts(), cookie_name="__Host-session", secure=True),
@@ -67,7 +67,7 @@ def create_session_app(
     cookie: SessionCookie,
     users: dict[str, dict[str, Any]],
     *,
-    secure: bool = False,
+    secure: bool = True,
     samesite: str | None = "Lax",
     csrf_protection: bool = True,
     cookie_name: str = COOKIE_NAME,
@@ -79,9 +79,11 @@ def create_session_app(
     """Log in, a protected page, an admin page, log out, log out everywhere, a password change
     and an administrator's "end sessions" and "disable"; every state change CSRF-checked.
 
-    ``secure``: the cookie's ``Secure`` flag (off by default only because the chapters talk
-    plain HTTP on loopback; deploy with ``True``, and ``cookie_name="__Host-session"`` to stop
-    cookie tossing from sibling subdomains). ``samesite``: one of :data:`SAMESITE_VALUES`.
+    ``secure``: the cookie's ``Secure`` flag, on by default (deploy it so, with
+    ``cookie_name="__Host-session"`` to stop cookie tossing from sibling subdomains); the
+    chapters that talk plain HTTP on loopback with ``requests``, which sends no ``Secure``
+    cookie over http, pass ``secure=False`` and say so. ``samesite``: one of
+    :data:`SAMESITE_VALUES`.
     ``csrf_protection=False`` is *vulnerable on purpose*: log-out and transfers then need no
     CSRF token. ``pages``: an HTML login form at ``/`` and an account page at ``/account``
     (login then answers with a redirect). ``transfer``: the toy bank's ``POST /transfer``.
