@@ -5,7 +5,8 @@ jupyterlab-myst draws a `solution` whose classes include `dropdown` as a closed 
 site does. A gated solution (```{solution-start}``` ... ```{solution-end}```) spans cells, and
 JupyterLab draws the cells between the two markers as ordinary cells, in full. This sets
 JupyterLab's own fold on each of them (cell metadata ``jupyter.source_hidden`` and, for code,
-``jupyter.outputs_hidden``: the cell shows as a bar to click). Only metadata changes: sources and
+``jupyter.outputs_hidden`` with the older ``collapsed`` that JupyterLab writes beside it: the cell
+shows as a bar to click). Only metadata changes: sources and
 outputs are left as they are, so nbval and the site are unaffected.
 
 Usage: .venv/bin/python tools/collapse_solutions.py [--check] book/NN_slug.ipynb ...
@@ -45,8 +46,14 @@ def solution_cells(notebook) -> list[int]:
 
 def is_folded(cell) -> bool:
     fold = cell.metadata.get("jupyter", {})
-    return fold.get("source_hidden") is True and (
-        cell.cell_type != "code" or fold.get("outputs_hidden") is True or not cell.outputs
+    if cell.cell_type != "code":
+        return fold.get("source_hidden") is True
+    # JupyterLab writes the older `collapsed` beside `outputs_hidden` when it saves a folded code
+    # cell: without it, opening and saving a chapter would change the file.
+    return (
+        fold.get("source_hidden") is True
+        and fold.get("outputs_hidden") is True
+        and cell.metadata.get("collapsed") is True
     )
 
 
@@ -55,6 +62,7 @@ def fold(cell) -> None:
     fold["source_hidden"] = True
     if cell.cell_type == "code":
         fold["outputs_hidden"] = True
+        cell.metadata["collapsed"] = True
     cell.metadata["jupyter"] = fold
 
 

@@ -8,7 +8,8 @@ around it; then stops JupyterLab. With ``--save`` it also saves the notebook fro
 ``--run-all`` it first runs every cell (Run > Run All Cells) and waits for the kernel.
 
 Usage: python tools/lab_screenshot.py book/16_prevents_csrf.ipynb OUT.png "text to find" ...
-       (one OUT.png per text: OUT-1.png, OUT-2.png, ...)
+       (one OUT.png per text: OUT-1.png, OUT-2.png, ...; the cell with the text at the top of the
+       screen, or at its bottom for a text written "end:text")
 """
 
 from __future__ import annotations
@@ -84,9 +85,12 @@ async def shoot(url: str, out: Path, texts: list[str], save: bool, run: bool = F
         if run:
             await run_all(page)
         for number, text in enumerate(texts, start=1):
+            block = "start"
+            if text.startswith("end:"):  # that cell at the bottom: what precedes it in view
+                block, text = "end", text.removeprefix("end:")
             target = page.locator(".jp-Cell", has_text=text).first
             await target.scroll_into_view_if_needed()
-            await target.evaluate("e => e.scrollIntoView({block: 'start'})")
+            await target.evaluate(f"e => e.scrollIntoView({{block: '{block}'}})")
             await page.wait_for_timeout(1500)  # let lazy outputs paint (nothing signals it)
             name = out.with_name(f"{out.stem}-{number}{out.suffix}") if len(texts) > 1 else out
             await page.screenshot(path=str(name))
