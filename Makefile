@@ -181,7 +181,7 @@ IMPLEMENTATION_DIRS = $(patsubst %/checklist.toml,%,$(wildcard implementations/*
 # of the targets defined above; their recipes are unchanged).
 unit nbval chapter notebooks: implementations
 
-implementations: $(STAMP)  ## install every implementations/*/ folder's manifest (apt, npm ci, pip)
+implementations: $(STAMP) $(NODE_STAMP)  ## install every implementations/*/ folder's manifest (apt, npm ci, pip)
 	@for dir in $(IMPLEMENTATION_DIRS); do \
 	  case "$$(basename "$$dir")" in _*) continue;; esac; \
 	  stamp="$$dir/.installed"; \
@@ -199,7 +199,7 @@ implementations: $(STAMP)  ## install every implementations/*/ folder's manifest
 	    fi; \
 	  fi; \
 	  if [ -f "$$dir/package-lock.json" ]; then \
-	    command -v npm >/dev/null || { echo "$$dir needs Node.js 20 and npm (sudo apt-get install nodejs npm)"; exit 1; }; \
+	    command -v npm >/dev/null || { echo "$$dir needs npm with Node.js 20 or newer (make node puts both into .venv)"; exit 1; }; \
 	    echo "$$dir: npm ci"; (cd "$$dir" && npm ci --no-audit --no-fund --loglevel=error); \
 	  fi; \
 	  if [ -f "$$dir/requirements.txt" ]; then \
