@@ -499,7 +499,13 @@ def _user_of(response) -> str:
 @cookie_only
 def tossing(a: Adapter):
     if a.session_cookie.startswith("__Host-"):
-        return PASS, "over HTTP: __Host- cookies cannot be set by a sibling host (not tested)"
+        # Decided by the prefix rule, which only a browser applies: a browser refuses a __Host-
+        # cookie that names a Domain, so a sibling host cannot plant one (chapter 41's Chromium
+        # run shows it; over HTTP there is no browser to refuse).
+        return PASS, (
+            "over HTTP: the app reads only a __Host- cookie, which browsers refuse from a sibling"
+            " host (the prefix rule; shown in a browser by the checklist's browser run)"
+        )
     name, victim = a.session_cookie, _first_login(a).copy()
     planted = f"{name}={logged_in(a, 'dave').session_value}"
     own = f"{name}={victim.session_value}"
