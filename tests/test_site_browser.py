@@ -519,27 +519,15 @@ def test_a_wide_table_scrolls_in_its_box_with_a_cue_and_frozen_labels(browser, b
             "b => b.parentElement.classList.contains('booksite-wide')", arg=found
         )
         frame = found.evaluate_handle("b => b.parentElement").as_element()
+        hint = "f => getComputedStyle(f.querySelector('.booksite-scroll-hint')).display"
+        label = "b => b.querySelector('tbody tr > :first-child').getBoundingClientRect().left"
         page.wait_for_function("f => f.classList.contains('booksite-more-right')", arg=frame)
-        assert (
-            frame.evaluate(
-                "f => getComputedStyle(f.querySelector('.booksite-scroll-hint')).display"
-            )
-            == "block"
-        )
-        label_left = found.evaluate(
-            "b => b.querySelector('tbody tr > :first-child').getBoundingClientRect().left"
-        )
+        assert frame.evaluate(hint) == "block"
+        label_left = found.evaluate(label)
         found.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
         page.wait_for_function("f => !f.classList.contains('booksite-more-right')", arg=frame)
-        assert (
-            frame.evaluate(
-                "f => getComputedStyle(f.querySelector('.booksite-scroll-hint')).display"
-            )
-            == "none"
-        )
-        after = found.evaluate(
-            "b => b.querySelector('tbody tr > :first-child').getBoundingClientRect().left"
-        )
+        assert frame.evaluate(hint) == "none"
+        after = found.evaluate(label)
         assert abs(after - label_left) < 1, (
             f"{path}: the row labels scrolled away ({label_left} -> {after})"
         )

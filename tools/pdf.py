@@ -189,6 +189,20 @@ def pages_of(path: Path) -> int:
     return len(PdfReader(path).pages)
 
 
+def print_page(page, path: Path) -> tuple[int, list]:
+    """Print the page as it is now into ``path``: its page count and its outline, each entry
+    named by the page's own heading (Chromium's outline doubles some)."""
+    page.pdf(
+        path=str(path),
+        format="A4",
+        print_background=True,
+        margin=MARGIN,
+        outline=True,
+        tagged=True,
+    )
+    return pages_of(path), named(read_outline(path), page.evaluate(HEADINGS))
+
+
 def print_pages(browser, base: str, entries: list[Entry], folder: Path, blocked: list) -> None:
     """Print every page of the book once, and again without solutions where it has some."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -212,30 +226,11 @@ def print_pages(browser, base: str, entries: list[Entry], folder: Path, blocked:
         page.wait_for_load_state("networkidle")
         entry.title = found["title"]
         entry.pdf = folder / f"{name}.pdf"
-        page.pdf(
-            path=str(entry.pdf),
-            format="A4",
-            print_background=True,
-            margin=MARGIN,
-            outline=True,
-            tagged=True,
-        )
-        entry.pages = pages_of(entry.pdf)
-        entry.outline = named(read_outline(entry.pdf), page.evaluate(HEADINGS))
+        entry.pages, entry.outline = print_page(page, entry.pdf)
         if found["solutions"]:
             page.evaluate(DROP_SOLUTIONS, SOLUTIONS)
             entry.student_pdf = folder / f"{name}.student.pdf"
-            page.pdf(
-                path=str(entry.student_pdf),
-                format="A4",
-                print_background=True,
-                margin=MARGIN,
-                outline=True,
-                tagged=True,
-            )
-            entry.student_pages = pages_of(entry.student_pdf)
-            headings = page.evaluate(HEADINGS)
-            entry.student_outline = named(read_outline(entry.student_pdf), headings)
+            entry.student_pages, entry.student_outline = print_page(page, entry.student_pdf)
         else:
             entry.student_pages, entry.student_outline = entry.pages, entry.outline
         print(
