@@ -45,6 +45,7 @@ __all__ = [
     "JavaScriptError",
     "NotSupported",
     "Page",
+    "PageOptions",
     "chromium",
     "chromium_executable",
     "find_executable",
@@ -246,6 +247,16 @@ class Page:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class PageOptions:
+    """What :meth:`Browser.new_page` was asked for; each engine's ``_open`` reads it."""
+
+    block_cookies: bool = False
+    allow_origins: tuple = ()
+    regular: bool = False
+    third_party_cookies: bool | None = None
+
+
 class Browser:
     """A running engine. ``new_page()`` gives a page in a profile nobody else uses."""
 
@@ -253,12 +264,30 @@ class Browser:
     name: str  #: the product, e.g. "Firefox ESR"
     version: str  #: the version the engine itself reports
 
-    async def new_page(self, *, block_cookies: bool = False, allow_origins: tuple = ()) -> Page:
+    async def new_page(
+        self,
+        *,
+        block_cookies: bool = False,
+        allow_origins: tuple = (),
+        regular: bool = False,
+        third_party_cookies: bool | None = None,
+    ) -> Page:
         """A page in a fresh profile; ``block_cookies`` switches on the engine's own "block all
         cookies" setting, with ``allow_origins`` as the user's per-site exceptions.
 
+        ``regular=True`` asks for an ordinary profile where the engine's fresh page would
+        otherwise be a private one: Chromium's fresh page is a Playwright context, which is
+        incognito-like, and incognito blocks third-party cookies by default. Firefox's and
+        WebKitGTK's pages are ordinary profiles already. ``third_party_cookies`` sets the user's
+        third-party cookie switch, allowed or blocked (an ordinary profile); ``None`` leaves the
+        engine's default (:mod:`.browser_profiles` says where each engine keeps it).
+
         An engine whose setting has no per-site exceptions raises :class:`NotSupported`.
         """
+        options = PageOptions(block_cookies, tuple(allow_origins), regular, third_party_cookies)
+        return await self._open(options)
+
+    async def _open(self, options: PageOptions) -> Page:
         raise NotImplementedError
 
     async def close(self) -> None:

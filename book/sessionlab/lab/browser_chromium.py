@@ -1,8 +1,10 @@
 """Chromium behind :mod:`.browser`'s interface: Playwright with the system's ``chromium``.
 
 Playwright drives Chromium over the DevTools protocol, with real events for loads and
-responses. A page is a fresh browser context; a page whose user blocks cookies is a persistent
-context on a fresh profile whose ``Preferences`` carry the setting (:mod:`.browser_profiles`).
+responses. A page is a fresh browser context (incognito-like: third-party cookies blocked, as
+Chromium's incognito does by default); a page whose user blocks cookies, or a ``regular`` one, is
+a persistent context on a fresh profile whose ``Preferences`` carry the setting
+(:mod:`.browser_profiles`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sessionlab.lab.browser import (
     Browser,
     Cookie,
     Page,
+    PageOptions,
     UrlTest,
     call_result,
     find_executable,
@@ -101,15 +104,18 @@ class ChromiumBrowser(Browser):
             raise
         return cls(playwright, browser, args)
 
-    async def new_page(self, *, block_cookies: bool = False, allow_origins: tuple = ()) -> Page:
-        if not block_cookies and not allow_origins:
+    async def _open(self, options: PageOptions) -> Page:
+        ordinary = options.regular or options.third_party_cookies is not None
+        if not options.block_cookies and not options.allow_origins and not ordinary:
             context = await self.playwright_browser.new_context(ignore_https_errors=True)
             return ChromiumPage(self, context, await context.new_page())
         profile = Path(tempfile.mkdtemp(prefix="sessionlab-chromium-"))
         try:
             (profile / "Default").mkdir()
             preferences = cookie_preferences(
-                block_cookies=block_cookies, allowed_origins=allow_origins
+                block_cookies=options.block_cookies,
+                allowed_origins=options.allow_origins,
+                third_party_cookies=options.third_party_cookies,
             )
             (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
             context = await self._playwright.chromium.launch_persistent_context(

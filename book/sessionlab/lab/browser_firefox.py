@@ -32,6 +32,7 @@ from sessionlab.lab.browser import (
     Cookie,
     JavaScriptError,
     Page,
+    PageOptions,
     UrlTest,
     call_result,
     find_executable,
@@ -53,11 +54,19 @@ class _Bidi:
         self.capabilities: dict = {}
 
     @classmethod
-    async def launch(cls, *, block_cookies: bool, allowed_origins: tuple[str, ...]) -> _Bidi:
+    async def launch(
+        cls,
+        *,
+        block_cookies: bool,
+        allowed_origins: tuple[str, ...],
+        third_party_cookies: bool | None = None,
+    ) -> _Bidi:
         import websockets
 
         profile = Path(tempfile.mkdtemp(prefix="sessionlab-firefox-"))
-        preferences = firefox_preferences(block_cookies=block_cookies)
+        preferences = firefox_preferences(
+            block_cookies=block_cookies, third_party_cookies=third_party_cookies
+        )
         if allowed_origins:  # the user's per-site exceptions, as Firefox's permission defaults
             (profile / "permissions").write_text(firefox_permissions(allowed_origins))
             preferences["permissions.manager.defaultsUrl"] = (profile / "permissions").as_uri()
@@ -249,7 +258,7 @@ class FirefoxBrowser(Browser):
     engine = "firefox"
 
     def __init__(self, bidi: _Bidi) -> None:
-        self._processes = {(False, ()): bidi}
+        self._processes = {(False, (), None): bidi}
         self.version = bidi.capabilities["browserVersion"]
         binary = Path(find_executable("firefox")).name
         self.name = "Firefox ESR" if "esr" in binary else "Firefox"
@@ -259,12 +268,13 @@ class FirefoxBrowser(Browser):
     async def start(cls) -> FirefoxBrowser:
         return cls(await _Bidi.launch(block_cookies=False, allowed_origins=()))
 
-    async def new_page(self, *, block_cookies: bool = False, allow_origins: tuple = ()) -> Page:
-        key = (block_cookies, tuple(allow_origins))
+    async def _open(self, options: PageOptions) -> Page:
+        # every page is an ordinary profile already: ``regular`` changes nothing
+        key = (options.block_cookies, options.allow_origins, options.third_party_cookies)
         async with self._lock:
             if key not in self._processes:
                 self._processes[key] = await _Bidi.launch(
-                    block_cookies=block_cookies, allowed_origins=key[1]
+                    block_cookies=key[0], allowed_origins=key[1], third_party_cookies=key[2]
                 )
         bidi = self._processes[key]
         user_context = (await bidi.send("browser.createUserContext"))["userContext"]

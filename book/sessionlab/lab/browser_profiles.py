@@ -19,6 +19,8 @@ from collections.abc import Iterable
 __all__ = [
     "ALLOW",
     "BLOCK",
+    "CHROMIUM_THIRD_PARTY",
+    "FIREFOX_THIRD_PARTY",
     "FIREFOX_BLOCK_ALL",
     "cookie_preferences",
     "firefox_permissions",
@@ -29,16 +31,29 @@ __all__ = [
 #: Chromium's content-setting values (``ContentSetting`` in components/content_settings).
 ALLOW, BLOCK = 1, 2
 
+#: Chromium's third-party cookie switch, ``profile.cookie_controls_mode`` (``CookieControlsMode``:
+#: kOff 0 allows them, kBlockThirdParty 1 blocks them), keyed by "third-party cookies allowed".
+CHROMIUM_THIRD_PARTY = {True: 0, False: 1}
 
-def cookie_preferences(*, block_cookies: bool, allowed_origins: Iterable[str] = ()) -> dict:
+
+def cookie_preferences(
+    *,
+    block_cookies: bool,
+    allowed_origins: Iterable[str] = (),
+    third_party_cookies: bool | None = None,
+) -> dict:
     """The ``Preferences`` JSON that blocks (or allows) cookies and site data for every site.
 
     ``allowed_origins`` (e.g. ``"http://127.0.0.1:8000"``) are exceptions that the user allowed,
     as Chromium stores them: a ``"primary,secondary"`` pattern pair per site.
+    ``third_party_cookies``: the user's third-party switch, allowed (``True``) or blocked
+    (``False``); ``None`` leaves Chromium's default.
     """
     profile: dict = {
         "default_content_setting_values": {"cookies": BLOCK if block_cookies else ALLOW}
     }
+    if third_party_cookies is not None:
+        profile["cookie_controls_mode"] = CHROMIUM_THIRD_PARTY[third_party_cookies]
     exceptions = {f"{origin},*": {"setting": ALLOW} for origin in allowed_origins}
     if exceptions:
         profile["content_settings"] = {"exceptions": {"cookies": exceptions}}
@@ -47,6 +62,9 @@ def cookie_preferences(*, block_cookies: bool, allowed_origins: Iterable[str] = 
 
 #: Firefox's ``network.cookie.cookieBehavior`` value for "block all cookies" (nsICookieService).
 FIREFOX_BLOCK_ALL = 2
+#: The same preference for third-party cookies allowed (0, accept all: no partitioning) or
+#: blocked (1, reject foreign); Firefox's default (5) partitions them per top-level site.
+FIREFOX_THIRD_PARTY = {True: 0, False: 1}
 
 #: Nothing may leave the machine: every non-loopback request goes to a proxy where nothing
 #: listens (Firefox never sends loopback addresses to a proxy).
@@ -60,8 +78,11 @@ _OFFLINE_PROXY = {
 }
 
 
-def firefox_preferences(*, block_cookies: bool = False) -> dict:
-    """The preferences a Firefox profile starts with: offline, and cookies blocked or not."""
+def firefox_preferences(
+    *, block_cookies: bool = False, third_party_cookies: bool | None = None
+) -> dict:
+    """The preferences a Firefox profile starts with: offline, and cookies blocked or not;
+    ``third_party_cookies`` as for :func:`cookie_preferences`."""
     preferences = {
         **_OFFLINE_PROXY,
         "browser.shell.checkDefaultBrowser": False,
@@ -72,6 +93,8 @@ def firefox_preferences(*, block_cookies: bool = False) -> dict:
     }
     if block_cookies:
         preferences["network.cookie.cookieBehavior"] = FIREFOX_BLOCK_ALL
+    elif third_party_cookies is not None:
+        preferences["network.cookie.cookieBehavior"] = FIREFOX_THIRD_PARTY[third_party_cookies]
     return preferences
 
 
@@ -80,15 +103,19 @@ def firefox_permissions(allowed_origins: Iterable[str]) -> str:
     return "".join(f"origin\tcookie\t{ALLOW}\t{origin}\n" for origin in allowed_origins)
 
 
-def webkit_arguments(*, block_cookies: bool = False) -> list[str]:
+def webkit_arguments(
+    *, block_cookies: bool = False, third_party_cookies: bool | None = None
+) -> list[str]:
     """MiniBrowser's command line: automation, offline, and its cookie policy.
 
-    Without ``block_cookies`` the policy is MiniBrowser's default, ``no-third-party``.
+    Without ``block_cookies`` the policy is MiniBrowser's default, ``no-third-party``, unless
+    ``third_party_cookies=True`` asks for ``always``.
     """
+    policy = "never" if block_cookies else "always" if third_party_cookies else "no-third-party"
     return [
         "--automation",
         "--proxy=http://127.0.0.1:9",
         "--ignore-host=127.0.0.1",
         "--ignore-host=localhost",
-        f"--cookies-policy={'never' if block_cookies else 'no-third-party'}",
+        f"--cookies-policy={policy}",
     ]

@@ -29,6 +29,7 @@ from sessionlab.lab.browser import (
     Cookie,
     NotSupported,
     Page,
+    PageOptions,
     UrlTest,
     call_result,
     find_executable,
@@ -146,7 +147,7 @@ class WebKitBrowser(Browser):
             raise
         return browser
 
-    def _new_driver(self, block_cookies: bool):
+    def _new_driver(self, block_cookies: bool, third_party_cookies: bool | None = None):
         from selenium import webdriver
         from selenium.webdriver.webkitgtk.options import Options
         from selenium.webdriver.webkitgtk.service import Service
@@ -154,7 +155,10 @@ class WebKitBrowser(Browser):
         options = Options()
         options.binary_location = find_executable("webkit-browser")
         options.accept_insecure_certs = True  # the lab's self-signed loopback certificates
-        for argument in webkit_arguments(block_cookies=block_cookies):
+        arguments = webkit_arguments(
+            block_cookies=block_cookies, third_party_cookies=third_party_cookies
+        )
+        for argument in arguments:
             options.add_argument(argument)
         service = Service(
             executable_path=find_executable("webkit-driver"),
@@ -167,13 +171,16 @@ class WebKitBrowser(Browser):
         driver.set_page_load_timeout(WAIT_SECONDS)
         return driver
 
-    async def new_page(self, *, block_cookies: bool = False, allow_origins: tuple = ()) -> Page:
-        if allow_origins:
+    async def _open(self, options: PageOptions) -> Page:
+        # every page is an ordinary profile already: ``regular`` changes nothing
+        if options.allow_origins:
             raise NotSupported(
                 "MiniBrowser's cookie policy is one switch for every site (always, never, "
                 "no-third-party): WebKitGTK offers no per-site cookie exceptions"
             )
-        driver = await asyncio.to_thread(self._new_driver, block_cookies)
+        driver = await asyncio.to_thread(
+            self._new_driver, options.block_cookies, options.third_party_cookies
+        )
         self._drivers.add(driver)
         return WebKitPage(self, driver)
 
