@@ -21,6 +21,7 @@ session app refuses to be framed and keeps ``SameSite=Lax``. Its login refuses a
 from __future__ import annotations
 
 import html
+import json
 import queue
 import secrets
 import time
@@ -87,7 +88,7 @@ def create_widget_app(users=None, *, embedder: str = "https://localhost:*") -> W
     app = WidgetApp(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 4096
     app.seen = queue.Queue()
-    script = {"KEY": f'"{STORAGE_KEY}"', "PASSWORD": f'"{html.escape(PASSWORD)}"'}
+    script = {"KEY": json.dumps(STORAGE_KEY), "PASSWORD": json.dumps(PASSWORD)}  # JS literals
 
     def page(template: str) -> str:
         for name, value in script.items():
