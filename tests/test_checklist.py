@@ -64,6 +64,20 @@ def test_a_session_id_is_read_without_a_signers_prefix_and_mac():
     assert checklist.session_id_of("s%3Aabc.def") == "abc"
 
 
+def test_a_jws_is_judged_by_the_claims_that_do_not_follow_the_clock():
+    import jwt
+    from sessionlab.checklist.items import _jws_claims_beyond_time
+
+    key = "k" * 32
+    one, two = ({"sub": "alice", "iat": t, "exp": t + 60} for t in (1, 2))
+    tokens = [jwt.encode(claims, key, algorithm="HS256") for claims in (one, two)]
+    assert _jws_claims_beyond_time(*tokens) == set()  # the user and the clock: FAIL
+    with_ids = [jwt.encode({**c, "jti": str(c["iat"])}, key, algorithm="HS256") for c in (one, two)]
+    assert _jws_claims_beyond_time(*with_ids) == {"jti"}  # a claim besides the clock: PASS
+    for opaque in ("a" * 43, "x.y.z", "s%3Aabc.def", tokens[0] + "." + tokens[0]):
+        assert _jws_claims_beyond_time(opaque, tokens[1]) is None  # decided by pairs of logins
+
+
 def test_set_cookie_parsing():
     cookie = checklist.parse_set_cookie("a=b; Max-Age=0; Path=/; HttpOnly")
     assert cookie.deletes and not cookie.persistent and "httponly" in cookie.attributes

@@ -92,21 +92,22 @@ async def run_all(
     finally:
         if chromium is not None:
             await chromium.close()
+    for adapter in everyone:  # a probe the load made inconclusive runs again, alone, before
+        results[adapter.name] = await _settle(adapter, results[adapter.name])  # timing's guesses
     order = {c.title: i for i, c in enumerate(CHECKS)}
     for adapter in adapters:
         rows = results[adapter.name] + await run_checklist(adapter, items=[TIMING])
         results[adapter.name] = sorted(rows, key=lambda r: order[r.item])
-    for adapter in everyone:  # a probe the load made inconclusive runs again, alone
-        results[adapter.name] = await _settle(adapter, results[adapter.name])
     return results
 
 
 async def _settle(adapter: Adapter, rows: list[Result], tries: int = 2) -> list[Result]:
-    """Run again, one app at a time, the timeout probes that came back inconclusive (a refusal
-    that may have been the other timeout, on a machine too busy to tell)."""
+    """Run again, one app at a time, the items that came back inconclusive: a timeout probe's
+    refusal that may have been the other timeout, or new-token pairs none of which fell within one
+    second, on a machine too busy to tell. It runs before the timing item, whose wrong-password
+    guesses for alice could meet a login throttle here."""
     for _ in range(tries):
         again = [r.item for r in rows if r.status == FAIL and r.evidence.startswith(INCONCLUSIVE)]
-        again = [item for item in again if item != TIMING]  # its guesses would meet the throttle
         if not again:
             break
         found = {r.item: r for r in await run_checklist(adapter, items=again)}
