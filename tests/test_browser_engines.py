@@ -25,7 +25,9 @@ def _sample():
 
 @registered_app("test_browser_engines.two_pages", sample=_sample)
 def create_two_pages() -> Flask:
-    """``/`` sets a cookie and submits a form to ``/landed`` by itself; ``/landed`` echoes."""
+    """``/`` sets a cookie and submits a form to ``/landed`` by itself; ``/landed`` echoes;
+    ``/echo`` answers the request's cookies and its ``X-Proxy-Proto`` header as JSON (waitress drops
+    an untrusted proxy's ``X-Forwarded-*``)."""
     app = Flask("two_pages")
 
     @app.get("/")
@@ -42,6 +44,10 @@ def create_two_pages() -> Flask:
     def landed():
         cookie = request.cookies.get("probe", "(none)")
         return f'<!doctype html><title>landed</title><p id="seen">{cookie}</p>'
+
+    @app.get("/echo")
+    def echo():
+        return {"cookies": dict(request.cookies), "proto": request.headers.get("X-Proxy-Proto")}
 
     return app
 
@@ -151,3 +157,54 @@ def test_only_webkit_refuses_a_secure_cookie_over_plain_http_on_loopback():
             await bench.close()
 
     assert asyncio.run(run()) == {"chromium": ["probe"], "firefox": ["probe"], "webkit": []}
+
+
+@pytest.mark.parametrize("engine", ["chromium", "firefox"])
+def test_a_page_adds_cookies_sends_extra_headers_and_reports_its_status(engine):
+    """What the checklist's browser items need of an engine: a cookie stored as a response
+    would store it (host-only and for a domain), headers a proxy would add, the page's status."""
+    from sessionlab.lab.browser import Cookie
+
+    async def run() -> tuple:
+        bench = Bench()
+        try:
+            port = bench.serve(create_two_pages()).port
+            page = await (await bench.browser(engine)).new_page()
+            host_only = Cookie("a", "1", "app.site.localhost", "/", True, True, "Lax")
+            domain = Cookie("b", "2", ".site.localhost", "/", False, True, "Lax")
+            for cookie in (host_only, domain):
+                await page.add_cookie(cookie)
+            await page.set_extra_headers({"X-Proxy-Proto": "https"})
+            await page.goto(f"http://app.site.localhost:{port}/echo")
+            seen = await page.evaluate("() => JSON.parse(document.body.innerText)")
+            status = await page.status()
+            await page.goto(f"http://other.site.localhost:{port}/missing")
+            elsewhere = await page.evaluate("() => document.cookie")
+            missing = await page.status()
+            await page.close()
+            return seen, status, elsewhere, missing
+        finally:
+            await bench.close()
+
+    seen, status, elsewhere, missing = asyncio.run(run())
+    assert seen == {"cookies": {"a": "1", "b": "2"}, "proto": "https"} and status == 200
+    assert elsewhere == "b=2" and missing == 404  # the host-only cookie stays on its host
+
+
+def test_webkit_says_it_does_not_add_cookies_or_headers():
+    from sessionlab.lab.browser import Cookie
+
+    async def run(what: str):
+        async with open_browser("webkit") as browser:
+            page = await browser.new_page()
+            try:
+                if what == "cookie":
+                    await page.add_cookie(Cookie("a", "1", "localhost", "/", True, True, "Lax"))
+                else:
+                    await page.set_extra_headers({"X-A": "1"})
+            finally:
+                await page.close()
+
+    for what in ("cookie", "headers"):
+        with pytest.raises(NotSupported, match="not driven here"):
+            asyncio.run(run(what))

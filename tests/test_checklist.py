@@ -156,9 +156,9 @@ NO_FEATURES = {
 }
 
 
-def test_every_item_can_fail_over_http_and_in_chromium():
-    """An app that gets everything wrong FAILs every item that applies to it; in Chromium the
-    other site's form logs the victim in as dave, and the sibling's cookie switches accounts;
+def test_every_item_can_fail_over_http_and_in_chromium_and_firefox():
+    """An app that gets everything wrong FAILs every item that applies to it; in Chromium and in
+    Firefox the other site's form logs the victim in as dave, and the sibling's cookie switches accounts;
     the concurrency item runs against a racy throttle (the only item the broken app passes,
     since a throttle is what it races)."""
 
@@ -177,8 +177,7 @@ def test_every_item_can_fail_over_http_and_in_chromium():
             broken = adapter(base_url=server.url, short_timeouts=short, **fields)
             racy = bench.enter(serve_wsgi(broken_app(racy_throttle=3)))
             racing = adapter(base_url=racy.url, session_cookie="sid", **NO_FEATURES)
-            browser = await bench.browser()
-            every = await checklist.run_checklist(broken, browser=browser)
+            every = await checklist.run_checklist(broken, browser=await checklist.engines(bench))
             race = [checklist.THROTTLING, checklist.CONCURRENT]
             return every, await checklist.run_checklist(racing, items=race)
         finally:
@@ -191,8 +190,13 @@ def test_every_item_can_fail_over_http_and_in_chromium():
     # No elevation route: N/A; no throttle: nothing to race, N/A.
     assert not_failed == {checklist.PRIVILEGE: "N/A", checklist.CONCURRENT: "N/A"}, evidence
     assert "logged the victim in as dave" in evidence[checklist.LOGIN_CSRF]
-    assert "in Chromium" in evidence[checklist.TOSSING]
-    assert "shows dave" in evidence[checklist.TOSSING]
+    engines = {r.item: r.engines for r in results if r.engines}
+    both = {"Chromium": "FAIL", "Firefox": "FAIL"}  # each engine fails each browser item
+    assert engines == {checklist.LOGIN_CSRF: both, checklist.TOSSING: both}, evidence
+    assert (
+        "in Chromium" in evidence[checklist.TOSSING] and "in Firefox" in evidence[checklist.TOSSING]
+    )
+    assert evidence[checklist.TOSSING].count("shows dave") == 2
     assert "non-ASCII sid -> 500" in evidence[checklist.HOSTILE]
     assert "/transfer no amount -> 500" in evidence[checklist.FIELDS]
     assert [r.status for r in race] == ["PASS", "FAIL"], race

@@ -14,7 +14,7 @@ recommended (the apps it deploys), and chapters may import it.
 """
 
 from sessionlab.checklist.adapter import FAIL, NA, PASS, USERS, Adapter, AdapterError, Result
-from sessionlab.checklist.browser import BrowserTab, ChromiumTab
+from sessionlab.checklist.browser import ENGINES, BrowserTab, ChromiumTab, engines
 from sessionlab.checklist.client import Client, parse_set_cookie
 from sessionlab.checklist.config import (
     ConfigError,
@@ -68,6 +68,8 @@ __all__ = [
     "Adapter",
     "AdapterError",
     "BrowserTab",
+    "ENGINES",
+    "engines",
     "ChromiumTab",
     "Client",
     "ConfigError",

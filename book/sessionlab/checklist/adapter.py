@@ -42,6 +42,8 @@ class Result:
     item: str
     status: str
     evidence: str
+    engines: dict[str, str] = field(default_factory=dict, compare=False)  # a browser item's
+    # status in each engine it ran in ("Chromium", "Firefox"); empty for the items over HTTP
 
 
 def is_loopback_url(url: str) -> bool:

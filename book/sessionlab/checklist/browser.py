@@ -1,23 +1,24 @@
 """The checklist's browser runner: the items that are about what a browser stores and sends
-(login CSRF, cookie tossing) run in a real browser instead of over HTTP when the checklist is
-given one.
+(login CSRF, cookie tossing) run in real browsers instead of over HTTP when the checklist is
+given them, in each engine given.
 
-The interface is small on purpose: :class:`BrowserTab` takes any Playwright ``Browser`` (the
-book's is Chromium, ``bench.browser()``) and hands the apps one context and one tab in turns;
-an item's browser version is an ``async`` function of an :class:`InBrowser`. The app is reached as
-``app.site.localhost`` (loopback, and a secure context, so ``Secure`` and ``__Host-`` cookies work
-over http), its sibling host is ``evil.site.localhost`` and the attacker's other site is
-``127.0.0.1``. Every wait is on an event (a navigation, a response, a load), never on a clock.
+The interface is small on purpose: :class:`BrowserTab` takes the lab's browsers
+(:mod:`sessionlab.lab.browser`: Chromium, Firefox; ``bench.browser(engine)``) and hands each app
+a fresh page per item in each engine, in turns; an item's browser version is an ``async``
+function of an :class:`InBrowser`. The row is FAIL when any engine FAILs, and keeps each
+engine's status. The app is reached as ``app.site.localhost`` (loopback, and a secure context,
+so ``Secure`` and ``__Host-`` cookies work over http in Chromium and Firefox; WebKitGTK refuses
+them over http, so it cannot run these items against apps served over http), its sibling host
+is ``evil.site.localhost`` and the attacker's other site is ``127.0.0.1``. Every wait is on an
+event (a navigation, a load), never on a clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
 
 from sessionlab.checklist.adapter import (
     APP_HOST,
@@ -28,6 +29,7 @@ from sessionlab.checklist.adapter import (
     Adapter,
 )
 from sessionlab.checklist.items import LOGIN_CSRF, TOSSING, Item, chromium_version, logged_in
+from sessionlab.lab.browser import Browser, Cookie, Page
 from sessionlab.lab.servers import LoopbackServer, ServerLimits, serve_wsgi
 
 #: The victim logs in the way a single-page app does: fetch the CSRF token, post the form.
@@ -43,21 +45,42 @@ LOG_IN_JS = """async ([csrf, csrfPath, csrfHeader, loginPath, username, password
   const body = new URLSearchParams({ username, password });
   return (await fetch(loginPath, { method: "POST", headers, body })).status;
 }"""
+KEPT_JS = """(name, value) => document.cookie.split("; ").includes(`${name}=${value}`)"""
 WHOAMI_JS = """async (path) => {
   const response = await fetch(path, { cache: "no-store" });
   return response.ok ? String((await response.json()).user) : String(response.status);
 }"""
 
 
+class BrowserItemError(RuntimeError):
+    """A browser item could not run to its answer (a wait timed out, the engine refused a
+    command); the message names the configuration, the engine and the item."""
+
+
+#: The engines the browser items run in, by the lab's names. Not WebKitGTK: it drops a
+#: ``Secure`` cookie that arrives over plain http, and the apps under the checklist speak http.
+ENGINES = ("chromium", "firefox")
+
+
+async def engines(bench) -> list[Browser]:
+    """The :data:`ENGINES`, started by (and closed with) ``bench``, for ``browser=``."""
+    return [await bench.browser(engine) for engine in ENGINES]
+
+
 @dataclass
 class InBrowser:
-    """One app in Chromium: one browser context, one tab, and the attacker's server, whose pages
-    are another site (at ``127.0.0.1``) or, under :data:`SIBLING_HOST`, the app's sibling."""
+    """One app in one engine: a page in a fresh profile of its own (the lab's
+    :class:`~sessionlab.lab.browser.Page`), and the attacker's server, whose pages are another
+    site (at ``127.0.0.1``) or, under :data:`SIBLING_HOST`, the app's sibling."""
 
     adapter: Adapter
-    context: Any
+    page: Page
     attacker: LoopbackServer
-    tab: Any = None
+
+    @property
+    def engine(self) -> str:
+        """The engine's product name without its version (evidence stays the same on upgrade)."""
+        return self.page.browser.name.removesuffix(" ESR")
 
     def url(self, path: str, host: str = APP_HOST) -> str:
         port = urllib.parse.urlsplit(self.adapter.base_url).port
@@ -66,57 +89,55 @@ class InBrowser:
     async def whoami(self) -> str:
         """Whom the protected page names for this browser, or its status code (from a page of
         the app's origin)."""
-        return await self.tab.evaluate(WHOAMI_JS, self.adapter.protected_path)
+        return await self.page.evaluate(WHOAMI_JS, self.adapter.protected_path)
 
     async def adopt(self, client) -> None:
         """Put ``client``'s session cookie into this browser, with the attributes its last
         ``Set-Cookie`` gave it (host-only unless it named a Domain)."""
         name = self.adapter.session_cookie
         sent = next(c for c in reversed(client.set_cookies) if c.name == name)
-        cookie = {"name": name, "value": sent.value, "secure": "secure" in sent.attributes}
-        cookie["httpOnly"] = "httponly" in sent.attributes
-        same_site = sent.attributes.get("samesite", "").capitalize()
-        if same_site in ("Lax", "Strict", "None"):
-            cookie["sameSite"] = same_site
-        if "domain" in sent.attributes:
-            cookie |= {
-                "domain": sent.attributes["domain"],
-                "path": sent.attributes.get("path", "/"),
-            }
-        else:
-            url = self.url(sent.attributes.get("path") or "/")
-            # Chromium refuses a Secure cookie for an http:// URL here, even on a secure
-            # context; one stored for https:// is sent to http://app.site.localhost as well.
-            cookie["url"] = url.replace("http://", "https://", 1) if cookie["secure"] else url
-        await self.context.add_cookies([cookie])
+        domain = sent.attributes.get("domain")
+        cookie = Cookie(
+            name, sent.value,
+            "." + domain.lstrip(".") if domain else APP_HOST,
+            sent.attributes.get("path") or "/",
+            "httponly" in sent.attributes, "secure" in sent.attributes,
+            sent.attributes.get("samesite", ""),
+        )  # fmt: skip
+        await self.page.add_cookie(cookie)
 
     async def log_in(self, user: str) -> int:
         a = self.adapter
         args = [a.csrf, a.csrf_path or "", a.csrf_header, a.login_path, user, a.users[user][0]]
-        return await self.tab.evaluate(LOG_IN_JS, args)
+        return await self.page.evaluate(LOG_IN_JS, args)
 
 
 @chromium_version(LOGIN_CSRF)
-async def login_csrf_in_chromium(side: InBrowser):
+async def login_csrf_in_browser(side: InBrowser):
     """The attacker's page on another site posts the login form with the attacker's account."""
-    async with side.tab.expect_navigation(url=side.url(side.adapter.login_path)) as posted:
-        await side.tab.goto(side.attacker.url, wait_until="commit")  # its form submits on load
-    status = (await posted.value).status
-    await side.tab.wait_for_load_state("load")  # the app's answer is the page now: an event
-    user = await side.whoami()  # the tab now shows the app's answer: a page of its origin
+    login = side.url(side.adapter.login_path)
+    await side.page.goto(side.attacker.url, until=lambda url: url == login)  # submits on load
+    status = await side.page.status()  # the app's answer is the page now: a page of its origin
+    user = await side.whoami()
     if user == "dave":
-        return FAIL, f"in Chromium: the other site's form logged the victim in as dave ({status})"
-    return PASS, f"in Chromium: the other site's form was refused ({status}); the page shows {user}"
+        return (
+            FAIL,
+            f"in {side.engine}: the other site's form logged the victim in as dave ({status})",
+        )
+    return (
+        PASS,
+        f"in {side.engine}: the other site's form was refused ({status}); the page shows {user}",
+    )
 
 
 @chromium_version(TOSSING)
-async def tossing_in_chromium(side: InBrowser):
+async def tossing_in_browser(side: InBrowser):
     """The sibling host's script sets the attacker's session cookie for the whole domain, twice:
     for a longer Path (sent before the victim's cookie) and for Path=/ (sent after it, being
     newer), so the attacker's cookie comes first and last, whichever one the app reads."""
-    a, tab = side.adapter, side.tab
+    a, page, engine = side.adapter, side.page, side.engine
     dave = (await asyncio.to_thread(logged_in, a, "dave")).session_value
-    await tab.goto(side.url(a.protected_path))  # a new page of the app: nothing left in flight
+    await page.goto(side.url(a.protected_path))  # a page of the app: nothing left in flight
     status, how = await side.log_in("alice"), ""
     if status != 200:
         # An app behind the lab's stand-in for a TLS proxy (X-Forwarded-Proto: https) that checks
@@ -125,58 +146,61 @@ async def tossing_in_chromium(side: InBrowser):
         await side.adopt(await asyncio.to_thread(logged_in, a, "alice"))
         how = f" (alice logged in over HTTP: the page's login answered {status})"
     if await side.whoami() != "alice":  # untestable here: never a PASS
-        return (
-            FAIL,
-            f"in Chromium: inconclusive: no login as alice on the app's page ({status})",
-        )
-    await tab.goto(f"http://{SIBLING_HOST}:{side.attacker.port}/")  # any page of the sibling
+        return FAIL, f"in {engine}: inconclusive: no login as alice on the app's page ({status})"
+    # A page of the sibling that submits nothing: the attacker's "/" would post the login form,
+    # and a same-site sibling's form is login CSRF, not the cookie tossing tested here.
+    await page.goto(f"http://{SIBLING_HOST}:{side.attacker.port}/sibling")  # its 404 page
     for path in (a.protected_path, "/"):
         tossed = f"{a.session_cookie}={dave}; Domain={SHARED_DOMAIN}; Path={path}; Secure"
-        await tab.evaluate("(cookie) => { document.cookie = cookie; }", tossed)
-    stored = [c for c in await side.context.cookies() if c["domain"] == "." + SHARED_DOMAIN]
-    page = await tab.goto(side.url(a.protected_path))  # alice opens the page
-    user = json.loads(await page.text()).get("user") if page.ok else str(page.status)
-    if not stored:
-        return (
-            PASS,
-            f"in Chromium: the browser refused the sibling's cookies; the page shows {user}{how}",
-        )
-    status = FAIL if user == "dave" else PASS
-    return (
-        status,
-        f"in Chromium: the sibling's {a.session_cookie} cookies stored; the page shows {user}{how}",
-    )
+        await page.evaluate("(cookie) => { document.cookie = cookie; }", tossed)
+    # Kept or not, as the sibling's own page sees its cookies: an engine's cookie store can lag
+    # behind a script's write (Firefox's parent process learns of it later).
+    stored = await page.evaluate(KEPT_JS, a.session_cookie, dave)
+    await page.goto(side.url(a.protected_path))  # alice opens the page
+    user = await side.whoami()
+    if stored:
+        kept = f"the sibling's {a.session_cookie} cookies stored"
+    else:
+        kept = "the browser refused the sibling's cookies"
+    return FAIL if user == "dave" else PASS, f"in {engine}: {kept}; the page shows {user}{how}"
 
 
 class BrowserTab:
-    """One browser context and one tab of a Playwright ``browser``, which the apps' browser items
-    take in turns, the cookies cleared between apps: Chromium then keeps one renderer process per
-    site for every app, rather than starting new ones for each. :meth:`close` closes the context.
-    """
+    """The engines the browser items run in: each app takes each engine in turn (one app at a
+    time per engine, one engine at a time per app), in a fresh page per item, closed after it.
+    Takes the lab's browsers (``bench.browser()``, ``bench.browser("firefox")``)."""
 
-    def __init__(self, browser) -> None:
-        self.browser = browser
-        self.context = self.tab = None
-        self._turn = asyncio.Lock()
+    def __init__(self, *browsers: Browser) -> None:
+        if not browsers or not all(isinstance(b, Browser) for b in browsers):
+            raise TypeError("BrowserTab takes the lab's browsers (bench.browser(engine))")
+        self.browsers = browsers
+        self._turns = {id(b): asyncio.Lock() for b in browsers}
 
     @contextlib.asynccontextmanager
-    async def turn(self, adapter: Adapter):
-        async with self._turn:
-            if self.context is None:
-                self.context = await self.browser.new_context()
-                self.tab = await self.context.new_page()
-            await self.context.clear_cookies()
-            await self.tab.set_extra_http_headers(adapter.extra_headers)
-            yield self.context, self.tab
+    async def turn(self, browser: Browser, adapter: Adapter):
+        async with self._turns[id(browser)]:
+            page = await browser.new_page()
+            try:
+                await page.set_extra_headers(adapter.extra_headers)
+                yield page
+            finally:
+                await page.close()
 
     async def close(self) -> None:
-        if self.context is not None:
-            await self.context.close()
-            self.context = self.tab = None
+        """Nothing to close: each turn closes its page; the bench closes the browsers."""
 
 
-async def _run_in_chromium(adapter: Adapter, chromium: BrowserTab, chosen: list[Item]) -> dict:
-    """The Chromium items, in the shared tab, with the app's own attacker's server."""
+def _combined(found: dict[str, tuple[str, str]]) -> tuple[str, str, dict[str, str]]:
+    """One row from each engine's answer: FAIL when any engine FAILs (a protection that holds in
+    one engine only leaves the others' users exposed), the evidence of each, the engines'
+    statuses."""
+    statuses = {engine: status for engine, (status, _) in found.items()}
+    status = FAIL if FAIL in statuses.values() else PASS
+    return status, "; ".join(evidence for _, evidence in found.values()), statuses
+
+
+async def _run_in_browsers(adapter: Adapter, tab: BrowserTab, chosen: list[Item]) -> dict:
+    """The browser items in each engine, with the app's own attacker's server."""
     if not chosen:
         return {}
     from sessionlab.recommended.webauth import create_attacker_app
@@ -186,16 +210,27 @@ async def _run_in_chromium(adapter: Adapter, chromium: BrowserTab, chosen: list[
     attacker_app = create_attacker_app(
         f"http://{APP_HOST}:{port}", path=adapter.login_path, fields=form
     )
-    found = {}
+
+    async def in_engine(browser: Browser) -> dict:
+        found = {}
+        for c in chosen:
+            async with tab.turn(browser, adapter) as page:
+                try:
+                    found[c.title] = await c.in_chromium(InBrowser(adapter, page, attacker))
+                except (TimeoutError, RuntimeError) as error:  # name the app, engine and item
+                    where = f"{adapter.name}, in {browser.name}, {c.title!r}"
+                    raise BrowserItemError(f"{where}: {type(error).__name__} {error}") from error
+        return found
+
     with serve_wsgi(attacker_app, limits=ServerLimits(threads=2)) as attacker:
-        async with chromium.turn(adapter) as (context, tab):
-            side = InBrowser(adapter, context, attacker, tab)
-            for c in chosen:
-                await context.clear_cookies()
-                found[c.title] = await c.in_chromium(side)
-    return found
+        answers = [await in_engine(b) for b in tab.browsers]  # one engine at a time per app
+    names = [b.name.removesuffix(" ESR") for b in tab.browsers]
+    return {
+        c.title: _combined({e: answer[c.title] for e, answer in zip(names, answers, strict=True)})
+        for c in chosen
+    }
 
 
-#: The name chapter 41's text and older code use.
+#: The names chapter 41's text and older code use.
 ChromiumTab = BrowserTab
 InChromium = InBrowser

@@ -23,6 +23,7 @@ import urllib.parse
 from pathlib import Path
 
 from sessionlab.checklist.adapter import FAIL, Adapter, AdapterError, Result
+from sessionlab.checklist.browser import engines
 from sessionlab.checklist.config import ConfigError, load_app_config, load_implementation
 from sessionlab.checklist.report import evidence_lines
 from sessionlab.checklist.runner import run_checklist
@@ -59,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
         "--browser",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="run the browser items in Chromium (default: the config's 'browser' field)",
+        help="run the browser items in Chromium and Firefox (default: the config's 'browser' field)",
     )
     return p
 
@@ -86,8 +87,8 @@ async def _run(adapters: list[Adapter], browser: bool, implementation=None):
 
             deployment, adapters = Deployment.alone(bench, implementation)
             deployment.start()
-        chromium = await bench.browser() if browser else None
-        return {a.name: await run_checklist(a, browser=chromium) for a in adapters}
+        browsers = await engines(bench) if browser else None
+        return {a.name: await run_checklist(a, browser=browsers) for a in adapters}
     finally:
         await bench.close()
 
@@ -102,8 +103,8 @@ async def _write_expectations() -> Path:
     try:
         redis_port = free_port()
         redis_client = bench.redis(tcp_port=redis_port)
-        browser = await bench.browser()
-        run = await run_suite(bench, browser, redis_port=redis_port, redis_client=redis_client)
+        browsers = await engines(bench)
+        run = await run_suite(bench, browsers, redis_port=redis_port, redis_client=redis_client)
     finally:
         await bench.close()
     for line in evidence_lines(run.everything()):

@@ -14,6 +14,7 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from sessionlab.checklist.adapter import FAIL, NA, PASS, Result
@@ -103,7 +104,7 @@ def settle(results: Results, expected: Mapping[str, Mapping[str, object]]) -> Re
     settled = {}
     for app, rows in results.items():
         settled[app] = [
-            Result(r.item, UNSETTLED, f"unsettled: {r.evidence}")
+            replace(r, status=UNSETTLED, evidence=f"unsettled: {r.evidence}")
             if isinstance(expected.get(app, {}).get(r.item), list)
             else r
             for r in rows

@@ -14,7 +14,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from sessionlab.checklist.adapter import FAIL, Adapter, AdapterError, Result
-from sessionlab.checklist.browser import BrowserTab, _run_in_chromium
+from sessionlab.checklist.browser import BrowserTab, _run_in_browsers
 from sessionlab.checklist.client import send
 from sessionlab.checklist.items import _CACHE, CHECKS, INCONCLUSIVE, TIMING, Item, _start_timeouts
 
@@ -28,18 +28,15 @@ async def run_checklist(
 ) -> list[Result]:
     """Every item (or those titled in ``items``) against one app; rows in order; asserts nothing.
 
-    With a Playwright ``browser`` (or a :class:`BrowserTab` that several runs share), the items
-    with a Chromium version run in it, alongside the HTTP items of phase 0. Raises
-    :class:`AdapterError` for an adapter that is not one, or an app that does not answer.
+    With a lab ``browser`` (``bench.browser()``), a list of them (one per engine), or a
+    :class:`BrowserTab` that several runs share, the items with a browser version run in each
+    engine, alongside the HTTP items of phase 0. Raises :class:`AdapterError` for an adapter
+    that is not one, or an app that does not answer.
     """
     if not isinstance(adapter, Adapter):
         raise AdapterError(f"run_checklist needs an Adapter, not {type(adapter).__name__}")
     if browser is not None and not isinstance(browser, BrowserTab):
-        chromium = BrowserTab(browser)
-        try:
-            return await run_checklist(adapter, browser=chromium, items=items)
-        finally:
-            await chromium.close()
+        return await run_checklist(adapter, browser=browser_tab(browser), items=items)
     chosen = [c for c in CHECKS if items is None or c.title in items]
     in_browser = [
         c
@@ -60,7 +57,7 @@ async def run_checklist(
             first = [c for c in over_http if c.phase == 0]
             parts = await asyncio.gather(
                 loop.run_in_executor(pool, _run_items, adapter, first),
-                _run_in_chromium(adapter, browser, in_browser),
+                _run_in_browsers(adapter, browser, in_browser),
             )
             rest = [c for phase in (1, 2) for c in over_http if c.phase == phase]
             parts.append(await loop.run_in_executor(pool, _run_items, adapter, rest))
@@ -69,6 +66,11 @@ async def run_checklist(
                 _CACHE.pop(id(kept), None)
     found = {title: answer for part in parts for title, answer in part.items()}
     return [Result(c.title, *found[c.title]) for c in chosen]
+
+
+def browser_tab(browser) -> BrowserTab:
+    """A :class:`BrowserTab` of one lab browser or of a list of them."""
+    return BrowserTab(*browser) if isinstance(browser, list | tuple) else BrowserTab(browser)
 
 
 async def run_all(
@@ -82,7 +84,7 @@ async def run_all(
     machine the other apps' work would drown the few milliseconds it looks for.
     """
     quiet = [c.title for c in CHECKS if c.title != TIMING]
-    chromium = BrowserTab(browser) if browser is not None else None
+    chromium = browser_tab(browser) if browser is not None else None
     everyone = [*adapters, *alongside]
     try:
         runs = [run_checklist(a, browser=chromium, items=quiet) for a in adapters]

@@ -242,6 +242,23 @@ class Page:
         """Reload and wait for the load."""
         await self.goto(await self.url())
 
+    async def status(self) -> int | None:
+        """The HTTP status of the document now shown (Navigation Timing's ``responseStatus``),
+        or ``None`` where the engine does not report it."""
+        return await self.evaluate(
+            "() => performance.getEntriesByType('navigation')[0]?.responseStatus ?? null"
+        )
+
+    async def add_cookie(self, cookie: Cookie) -> None:
+        """Store ``cookie`` in this page's profile, as if a response had set it: host-only for
+        a ``domain`` without a leading dot, for the domain and its subdomains with one."""
+        raise NotSupported(f"{self.browser.name}: adding cookies is not driven here")
+
+    async def set_extra_headers(self, headers: dict[str, str]) -> None:
+        """Send ``headers`` with every request this page makes from now on (a proxy's, say)."""
+        if headers:
+            raise NotSupported(f"{self.browser.name}: extra request headers are not driven here")
+
     async def close(self) -> None:
         """Close the page and delete its profile."""
         raise NotImplementedError

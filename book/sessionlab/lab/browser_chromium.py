@@ -70,6 +70,22 @@ class ChromiumPage(Page):
             for c in await self.context.cookies()
         ]  # fmt: skip
 
+    async def add_cookie(self, cookie: Cookie) -> None:
+        fields = {"name": cookie.name, "value": cookie.value, "secure": cookie.secure}
+        fields["httpOnly"] = cookie.http_only
+        if cookie.same_site.capitalize() in ("Lax", "Strict", "None"):
+            fields["sameSite"] = cookie.same_site.capitalize()
+        if cookie.domain.startswith("."):
+            fields |= {"domain": cookie.domain, "path": cookie.path}
+        else:  # host-only. Chromium refuses a Secure cookie for an http:// URL here, even on a
+            # secure context; one stored for https:// is sent to http://that-host as well.
+            scheme = "https" if cookie.secure else "http"
+            fields["url"] = f"{scheme}://{cookie.domain}{cookie.path}"
+        await self.context.add_cookies([fields])
+
+    async def set_extra_headers(self, headers: dict[str, str]) -> None:
+        await self.page.set_extra_http_headers(headers)
+
     async def close(self) -> None:
         try:
             await self.context.close()

@@ -246,7 +246,27 @@ class FirefoxPage(Page):
             for c in reply["cookies"]
         ]  # fmt: skip
 
+    async def add_cookie(self, cookie: Cookie) -> None:
+        fields = {"name": cookie.name, "value": {"type": "string", "value": cookie.value}}
+        fields |= {"domain": cookie.domain, "path": cookie.path, "secure": cookie.secure}
+        fields["httpOnly"] = cookie.http_only
+        if cookie.same_site.lower() in ("lax", "strict", "none"):
+            fields["sameSite"] = cookie.same_site.lower()
+        partition = {"type": "storageKey", "userContext": self._user_context}
+        await self._bidi.send("storage.setCookie", cookie=fields, partition=partition)
+
+    async def set_extra_headers(self, headers: dict[str, str]) -> None:
+        # Firefox ESR 153 accepts network.setExtraHeaders for one tab or one user context and
+        # sends nothing more; for the whole process it works. So the headers go to every page of
+        # this process until this page closes: for one page at a time (the checklist's turns).
+        self._extra_headers = bool(headers)
+        values = [{"name": k, "value": {"type": "string", "value": v}} for k, v in headers.items()]
+        await self._bidi.send("network.setExtraHeaders", headers=values)
+
     async def close(self) -> None:
+        if getattr(self, "_extra_headers", False):
+            with contextlib.suppress(RuntimeError):
+                await self._bidi.send("network.setExtraHeaders", headers=[])
         with contextlib.suppress(RuntimeError):
             await self._bidi.send("browsingContext.close", context=self._context)
         await self._bidi.send("browser.removeUserContext", userContext=self._user_context)

@@ -88,6 +88,9 @@ def firefox_preferences(
         "browser.shell.checkDefaultBrowser": False,
         "datareporting.policy.dataSubmissionEnabled": False,
         "toolkit.telemetry.enabled": False,
+        # JSON answers shown as text, as the other engines show them: Firefox's JSON viewer is a
+        # page of its own, from which a script cannot fetch the app's other pages
+        "devtools.jsonview.enabled": False,
         "network.captive-portal-service.enabled": False,
         "network.connectivity-service.enabled": False,
     }
