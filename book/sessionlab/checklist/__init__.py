@@ -14,7 +14,7 @@ recommended (the apps it deploys), and chapters may import it.
 """
 
 from sessionlab.checklist.adapter import FAIL, NA, PASS, USERS, Adapter, AdapterError, Result
-from sessionlab.checklist.browser import ENGINES, BrowserTab, ChromiumTab, engines
+from sessionlab.checklist.browser import ENGINES, BrowserTab, engines
 from sessionlab.checklist.client import Client, parse_set_cookie
 from sessionlab.checklist.config import (
     ConfigError,
@@ -70,7 +70,6 @@ __all__ = [
     "BrowserTab",
     "ENGINES",
     "engines",
-    "ChromiumTab",
     "Client",
     "ConfigError",
     "Deployment",

@@ -28,7 +28,7 @@ from sessionlab.checklist.adapter import (
     SIBLING_HOST,
     Adapter,
 )
-from sessionlab.checklist.items import LOGIN_CSRF, TOSSING, Item, chromium_version, logged_in
+from sessionlab.checklist.items import LOGIN_CSRF, TOSSING, Item, browser_version, logged_in
 from sessionlab.lab.browser import Browser, Cookie, Page
 from sessionlab.lab.servers import LoopbackServer, ServerLimits, serve_wsgi
 
@@ -112,7 +112,7 @@ class InBrowser:
         return await self.page.evaluate(LOG_IN_JS, args)
 
 
-@chromium_version(LOGIN_CSRF)
+@browser_version(LOGIN_CSRF)
 async def login_csrf_in_browser(side: InBrowser):
     """The attacker's page on another site posts the login form with the attacker's account."""
     login = side.url(side.adapter.login_path)
@@ -130,7 +130,7 @@ async def login_csrf_in_browser(side: InBrowser):
     )
 
 
-@chromium_version(TOSSING)
+@browser_version(TOSSING)
 async def tossing_in_browser(side: InBrowser):
     """The sibling host's script sets the attacker's session cookie for the whole domain, twice:
     for a longer Path (sent before the victim's cookie) and for Path=/ (sent after it, being
@@ -216,7 +216,7 @@ async def _run_in_browsers(adapter: Adapter, tab: BrowserTab, chosen: list[Item]
         for c in chosen:
             async with tab.turn(browser, adapter) as page:
                 try:
-                    found[c.title] = await c.in_chromium(InBrowser(adapter, page, attacker))
+                    found[c.title] = await c.in_browser(InBrowser(adapter, page, attacker))
                 except (TimeoutError, RuntimeError) as error:  # name the app, engine and item
                     where = f"{adapter.name}, in {browser.name}, {c.title!r}"
                     raise BrowserItemError(f"{where}: {type(error).__name__} {error}") from error
@@ -229,8 +229,3 @@ async def _run_in_browsers(adapter: Adapter, tab: BrowserTab, chosen: list[Item]
         c.title: _combined({e: answer[c.title] for e, answer in zip(names, answers, strict=True)})
         for c in chosen
     }
-
-
-#: The names chapter 41's text and older code use.
-ChromiumTab = BrowserTab
-InChromium = InBrowser

@@ -79,13 +79,13 @@ class Item:
     """One checklist item. ``phase`` orders the work, not the rows: phase 0 items end no session
     but their own and fail no login, so they share alice's first login and run alongside the
     browser items; phase 1 items end alice's sessions or count failed logins; phase 2 items wait
-    for the timeout probes started with the run. ``in_chromium`` is the item as a browser sees
+    for the timeout probes started with the run. ``in_browser`` is the item as a browser sees
     it, run instead when :func:`run_checklist` is given a browser."""
 
     title: str
     check: Callable[[Adapter], tuple[str, str]]
     phase: int = 0
-    in_chromium: Callable[..., Any] | None = None
+    in_browser: Callable[..., Any] | None = None
 
 
 CHECKS: list[Item] = []
@@ -99,12 +99,12 @@ def item(title: str, *, phase: int = 0):
     return register
 
 
-def chromium_version(title: str):
-    """Register the Chromium version of the item titled ``title``."""
+def browser_version(title: str):
+    """Register the browser version of the item titled ``title`` (run in each engine given)."""
 
     def register(check):
         index = next(i for i, c in enumerate(CHECKS) if c.title == title)
-        CHECKS[index] = replace(CHECKS[index], in_chromium=check)
+        CHECKS[index] = replace(CHECKS[index], in_browser=check)
         return check
 
     return register

@@ -38,12 +38,10 @@ async def run_checklist(
     if browser is not None and not isinstance(browser, BrowserTab):
         return await run_checklist(adapter, browser=browser_tab(browser), items=items)
     chosen = [c for c in CHECKS if items is None or c.title in items]
-    in_browser = [
-        c
-        for c in chosen
-        if browser is not None and c.in_chromium is not None and not adapter.bearer
+    browser_items = [
+        c for c in chosen if browser is not None and c.in_browser is not None and not adapter.bearer
     ]
-    over_http = [c for c in chosen if c not in in_browser]
+    over_http = [c for c in chosen if c not in browser_items]
     loop = asyncio.get_running_loop()
     _CACHE[id(adapter)] = {}
     with ThreadPoolExecutor(3) as pool:
@@ -57,7 +55,7 @@ async def run_checklist(
             first = [c for c in over_http if c.phase == 0]
             parts = await asyncio.gather(
                 loop.run_in_executor(pool, _run_items, adapter, first),
-                _run_in_browsers(adapter, browser, in_browser),
+                _run_in_browsers(adapter, browser, browser_items),
             )
             rest = [c for phase in (1, 2) for c in over_http if c.phase == phase]
             parts.append(await loop.run_in_executor(pool, _run_items, adapter, rest))
