@@ -217,7 +217,7 @@ async def _run_in_browsers(adapter: Adapter, tab: BrowserTab, chosen: list[Item]
             async with tab.turn(browser, adapter) as page:
                 try:
                     found[c.title] = await c.in_browser(InBrowser(adapter, page, attacker))
-                except (TimeoutError, RuntimeError) as error:  # name the app, engine and item
+                except Exception as error:  # any engine's error, with the app, engine and item
                     where = f"{adapter.name}, in {browser.name}, {c.title!r}"
                     raise BrowserItemError(f"{where}: {type(error).__name__} {error}") from error
         return found

@@ -40,9 +40,10 @@ class ChromiumPage(Page):
     async def goto(self, url: str, *, until: UrlTest | None = None) -> str:
         if until is None:
             await self.page.goto(url, timeout=WAIT_SECONDS * 1000)
-        else:
+        else:  # wait for the later page's load; ``url`` itself may never finish loading (a form
+            # that submits itself from a script supersedes it), so its goto waits for the commit
             async with self.page.expect_navigation(url=until, timeout=WAIT_SECONDS * 1000):
-                await self.page.goto(url, timeout=WAIT_SECONDS * 1000)
+                await self.page.goto(url, wait_until="commit", timeout=WAIT_SECONDS * 1000)
         return self.page.url
 
     async def click(self, selector: str, *, until: UrlTest | None = None) -> str | None:
