@@ -186,9 +186,6 @@ class BrowserTab:
             finally:
                 await page.close()
 
-    async def close(self) -> None:
-        """Nothing to close: each turn closes its page; the bench closes the browsers."""
-
 
 def _combined(found: dict[str, tuple[str, str]]) -> tuple[str, str, dict[str, str]]:
     """One row from each engine's answer: FAIL when any engine FAILs (a protection that holds in

@@ -82,16 +82,12 @@ async def run_all(
     machine the other apps' work would drown the few milliseconds it looks for.
     """
     quiet = [c.title for c in CHECKS if c.title != TIMING]
-    chromium = browser_tab(browser) if browser is not None else None
+    tab = browser_tab(browser) if browser is not None else None  # each turn closes its page
     everyone = [*adapters, *alongside]
-    try:
-        runs = [run_checklist(a, browser=chromium, items=quiet) for a in adapters]
-        runs += [run_checklist(a, items=quiet) for a in alongside]
-        found = await asyncio.gather(*runs)
-        results = dict(zip([a.name for a in everyone], found, strict=True))
-    finally:
-        if chromium is not None:
-            await chromium.close()
+    runs = [run_checklist(a, browser=tab, items=quiet) for a in adapters]
+    runs += [run_checklist(a, items=quiet) for a in alongside]
+    found = await asyncio.gather(*runs)
+    results = dict(zip([a.name for a in everyone], found, strict=True))
     for adapter in everyone:  # a probe the load made inconclusive runs again, alone, before
         results[adapter.name] = await _settle(adapter, results[adapter.name])  # timing's guesses
     order = {c.title: i for i, c in enumerate(CHECKS)}
