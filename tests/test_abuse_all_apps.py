@@ -12,10 +12,12 @@ The implementations under chapter 41's checklist (``implementations/<slug>``: No
 PHP, Go and Python apps in processes of their own) are swept too, every configuration, through
 the HTTP contract's routes; one that cannot be started fails, it is never skipped."""
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from hostile import cookie_cases, token_cases
+from sessionlab.checklist.adapter import Adapter
 from sessionlab.lab import registry as app_registry
 from sessionlab.lab.registry import MARK
 from test_abuse import as_header_value, malformed_requests, request_bytes, run_abusive_client
@@ -178,16 +180,9 @@ IMPLEMENTATION_FINDINGS: dict[str, tuple[str, str]] = {
     "gorilla/recommended": GO_MUX,
 }
 CONTRACT_GETS = ("protected_path", "csrf_path")
-CONTRACT_POSTS = (
-    "login_path",
-    "logout_path",
-    "logout_everywhere_path",
-    "state_change_path",
-    "elevate_path",
-    "password_path",
-    "admin_end_sessions_path",
-    "admin_disable_path",
-    "admin_role_path",
+#: Every other route of the contract is a POST: the adapter's other ``*_path`` fields.
+CONTRACT_POSTS = tuple(
+    f.name for f in fields(Adapter) if f.name.endswith("_path") and f.name not in CONTRACT_GETS
 )
 
 

@@ -1,9 +1,12 @@
-"""What the Python implementations share: the HTTP contract's demo users and the two production
-servers they run on (implementations/README.md). Not an implementation itself (its folder starts
-with ``_``, so the launcher and ``make implementations`` pass it over).
+"""What the Python implementations share: the HTTP contract's demo users (read from
+``implementations/demo_users.json``) and the two production servers they run on
+(implementations/README.md). Not an implementation itself (its folder starts with ``_``, so the
+launcher and ``make implementations`` pass it over); beside it, ``drf_settings.py`` and
+``drf_contract.py`` hold the settings and routes the two Django projects share.
 
-- :func:`serve_django`: a Django project on gunicorn (django-rest-knox, simplejwt), a fresh
-  SQLite database in a temporary folder with the contract's users, made before the fork;
+- :func:`serve_django`: a Django project on gunicorn (django-rest-knox and simplejwt, whose start
+  command is ``serve_django.py``), a fresh SQLite database in a temporary folder with the
+  contract's users, made before the fork;
 - :func:`serve_asgi`: an ASGI app on uvicorn (h11) behind :func:`bounded` (fastapi-users,
   Starlette).
 
@@ -13,20 +16,21 @@ Both listen on 127.0.0.1:$PORT only, with bounded connections, keep-alive, heade
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-#: The contract's users: name -> (password, role). Demo passwords, never reuse.
+#: The contract's users: name -> (password, role), read from ``implementations/demo_users.json``
+#: (plain JSON, so that an implementation in any language can read the same list). Demo
+#: passwords, never reuse.
 USERS = {
-    "alice": ("correct horse", "user"),
-    "root": ("root password", "admin"),
-    "carol": ("carol password", "user"),
-    "dave": ("dave password", "user"),
-    "erin": ("erin password", "user"),
-    "frank": ("frank password", "user"),
+    name: (password, role)
+    for name, (password, role) in json.loads(
+        (Path(__file__).resolve().parents[1] / "demo_users.json").read_text(encoding="utf-8")
+    ).items()
 }
 MAX_BODY, MAX_HEADERS = 64 * 1024, 16 * 1024
 

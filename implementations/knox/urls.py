@@ -2,6 +2,7 @@ import views
 from django.conf import settings
 from django.urls import path
 from django.views.decorators.cache import never_cache
+from drf_contract import AdminDisable, Me, Transfer
 from knox.views import LogoutAllView, LogoutView
 
 routes = {
@@ -9,11 +10,11 @@ routes = {
     "login": views.LoginView,
     "logout": LogoutView,
     "logout-everywhere": LogoutAllView,
-    "me": views.Me,
-    "transfer": views.Transfer,
+    "me": Me,
+    "transfer": Transfer,
     "elevate": views.Elevate,
     "password": views.Password,
-    "admin/disable": views.AdminDisable,
+    "admin/disable": AdminDisable,
 }
 if settings.CONFIG == "recommended":
     routes["admin/end-sessions"] = views.AdminEndSessions

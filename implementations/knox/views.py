@@ -1,18 +1,17 @@
 """The contract's routes on django-rest-knox: knox's LoginView (as its docs subclass it for a
 username/password form), LogoutView and LogoutAllView, and short DRF views over knox's AuthToken
-model (``user.auth_token_set``, ``AuthToken.objects.create``) and Django's user model."""
+model (``user.auth_token_set``, ``AuthToken.objects.create``) and Django's user model. The
+routes and form checks it shares with simplejwt are in ../_python/drf_contract.py."""
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login
-from drf_contract import AdminDisable, AdminOnly, Me, Transfer, fields, role  # noqa: F401
+from django.contrib.auth import login
+from drf_contract import AdminOnly, PasswordChange, Reauthenticated
 from knox.models import AuthToken
 from knox.settings import knox_settings
 from knox.views import LoginView as KnoxLoginView
-from rest_framework import permissions, status
+from rest_framework import permissions
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 RECOMMENDED = settings.CONFIG == "recommended"
 
@@ -30,41 +29,23 @@ class LoginView(KnoxLoginView):
         return super().post(request, format=None)
 
 
-class Elevate(APIView):
+class Elevate(Reauthenticated):
     """Re-authenticate; this token is deleted and a new one issued."""
 
-    permission_classes = [IsAuthenticated]
-
-    def post(self, request):
-        (password,) = fields(request, "password") or (None,)
-        if (
-            not password
-            or authenticate(request, username=request.user.username, password=password) is None
-        ):
-            return Response({"error": "wrong password"}, status.HTTP_403_FORBIDDEN)
+    def elevated(self, request):
         request.auth.delete()
         _, token = AuthToken.objects.create(user=request.user, expiry=knox_settings.TOKEN_TTL)
         return Response({"token": token, "elevated": True})
 
 
-class Password(APIView):
+class Password(PasswordChange):
     """Django's set_password. knox ends no token by itself; recommended deletes the user's other
     tokens when asked (end_other_sessions=1)."""
 
-    permission_classes = [IsAuthenticated]
-
-    def post(self, request):
-        old, new = fields(request, "old", "new") or (None, None)
-        if not old or not new:
-            return Response({"error": "old and new required"}, status.HTTP_400_BAD_REQUEST)
-        user = request.user
-        if not user.check_password(old):
-            return Response({"error": "wrong password"}, status.HTTP_403_FORBIDDEN)
-        user.set_password(new)
-        user.save()
+    def changed(self, request):
         ended = 0
         if RECOMMENDED and request.data.get("end_other_sessions") == "1":
-            ended, _ = user.auth_token_set.exclude(digest=request.auth.digest).delete()
+            ended, _ = request.user.auth_token_set.exclude(digest=request.auth.digest).delete()
         return Response({"changed": True, "tokens_ended": ended})
 
 

@@ -1,4 +1,5 @@
-"""The WSGI application; serve.py migrates and seeds the database before gunicorn forks."""
+"""The WSGI application; ../_python/serve_django.py migrates and seeds the database before
+gunicorn forks."""
 
 import os
 

@@ -15,13 +15,16 @@ import base64
 import hashlib
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("CONFIG", "recommended")
-import serve  # noqa: E402  (puts ../_python on the path)
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "_python"))
 from serving import prepare_django  # noqa: E402
 
-prepare_django(serve.HERE)
+prepare_django(HERE)
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 from settings import REFRESH, SHORT  # noqa: E402
@@ -48,6 +51,19 @@ def refresh(client: Client) -> int:
     return client.post("/token/refresh", {}).status_code
 
 
+def replay(step: str, here: Client, ending: str, other: Client, gets: str, refreshes: str) -> None:
+    """``here`` POSTs ``ending``; then ``other`` (a copy of its cookies, or another device) GETs
+    /me, and a copy of ``other``'s cookies refreshes: one line, labelled."""
+    print(
+        step,
+        here.post(ending).status_code,
+        f"| {gets}",
+        other.get("/me").status_code,
+        f"| {refreshes}",
+        refresh(copy(other)),
+    )
+
+
 if os.environ["CONFIG"] == "cookie":
     ACCESS_COOKIE, REFRESH_COOKIE = "my-app-auth", "my-refresh-token"
     here = device()
@@ -72,23 +88,11 @@ if os.environ["CONFIG"] == "cookie":
 elif not SHORT:
     here = device()
     stolen = copy(here)
-    print(
-        "1. logout:",
-        here.post("/logout").status_code,
-        "| stolen access cookie, GET /me:",
-        stolen.get("/me").status_code,
-        "| stolen refresh cookie, POST /token/refresh:",
-        refresh(copy(stolen)),
-    )
+    replay("1. logout:", here, "/logout", stolen, "stolen access cookie, GET /me:",
+           "stolen refresh cookie, POST /token/refresh:")  # fmt: skip
     here, other = device(), device()
-    print(
-        "2. log out everywhere:",
-        here.post("/logout-everywhere").status_code,
-        "| other device GET /me:",
-        other.get("/me").status_code,
-        "| other device refresh:",
-        refresh(copy(other)),
-    )
+    replay("2. log out everywhere:", here, "/logout-everywhere", other, "other device GET /me:",
+           "other device refresh:")  # fmt: skip
     token = device().cookies[ACCESS_COOKIE].value
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     stored = get_user_model().objects.get(username="alice").password

@@ -6,33 +6,22 @@ cookie:      dj-rest-auth's JWT support with its documented example settings and
 recommended: simplejwt's token_blacklist app, ROTATE_REFRESH_TOKENS + BLACKLIST_AFTER_ROTATION,
              a short access token, CHECK_REVOKE_TOKEN, audience and issuer, dj-rest-auth cookies
              with CSRF on, __Host- names, Secure, SameSite=Strict, SESSION_LOGIN off.
+
+The settings this project shares with django-rest-knox's (database, hashing, body limits,
+middleware, JSON only) are in ../_python/drf_settings.py.
 """
 
 import os
 import secrets
 from datetime import timedelta
 
+from drf_settings import *  # noqa: F403  (what both Django projects share: ../_python)
+from drf_settings import rest_framework_settings
+
 CONFIG = os.environ.get("CONFIG", "defaults")
 if CONFIG not in ("defaults", "cookie", "recommended"):
     raise SystemExit(f"CONFIG must be defaults, cookie or recommended, not {CONFIG!r}")
 SHORT = os.environ.get("TIMEOUTS") == "short"
-
-SECRET_KEY = secrets.token_urlsafe(50)  # per process: tokens die with the server (a demo)
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", "app.site.localhost"]
-ROOT_URLCONF = "urls"
-USE_TZ = True
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["DB_PATH"]}}
-# DEMO ONLY: 20,000 PBKDF2 iterations (Django's default is 1,000,000) so ~50 logins take seconds.
-PASSWORD_HASHERS = ["demo_hashers.DemoPBKDF2PasswordHasher"]
-DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # bigger bodies answer 400
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
-LOGGING_CONFIG = None
-# An API: JSON only. DRF's default renderers add the browsable API, which serves HTML to any
-# request accepting text/html (a browser's navigation or form post) and needs TEMPLATES; without
-# them that request was a 500 (TemplateDoesNotExist).
-JSON_ONLY = ("rest_framework.renderers.JSONRenderer",)
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -40,13 +29,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "rest_framework",
     "rest_framework_simplejwt",
-]
-MIDDLEWARE = [  # django-admin startproject's, less messages and clickjacking (no HTML here)
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 
 ACCESS, REFRESH = {
@@ -62,19 +44,13 @@ SIMPLE_JWT = {"ACCESS_TOKEN_LIFETIME": ACCESS, "REFRESH_TOKEN_LIFETIME": REFRESH
 
 if CONFIG == "defaults":
     # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/getting_started.html
-    REST_FRAMEWORK = {
-        "DEFAULT_AUTHENTICATION_CLASSES": (
-            "rest_framework_simplejwt.authentication.JWTAuthentication",
-        ),
-        "DEFAULT_RENDERER_CLASSES": JSON_ONLY,
-    }
+    REST_FRAMEWORK = rest_framework_settings(
+        "rest_framework_simplejwt.authentication.JWTAuthentication"
+    )
 else:
     # https://dj-rest-auth.readthedocs.io/en/latest/installation.html (JWT support)
     INSTALLED_APPS += ["rest_framework.authtoken", "dj_rest_auth"]
-    REST_FRAMEWORK = {
-        "DEFAULT_AUTHENTICATION_CLASSES": ("dj_rest_auth.jwt_auth.JWTCookieAuthentication",),
-        "DEFAULT_RENDERER_CLASSES": JSON_ONLY,
-    }
+    REST_FRAMEWORK = rest_framework_settings("dj_rest_auth.jwt_auth.JWTCookieAuthentication")
     REST_AUTH = {
         "USE_JWT": True,
         "JWT_AUTH_COOKIE": "my-app-auth",

@@ -2,16 +2,17 @@ import views
 from django.conf import settings
 from django.urls import path
 from django.views.decorators.cache import never_cache
+from drf_contract import AdminDisable, Me, Transfer
 
 # never_cache on login and /me in the recommended configuration (README.md).
 wrap = never_cache if settings.CONFIG == "recommended" else (lambda view: view)
 
 urlpatterns = [
-    path("me", wrap(views.Me.as_view())),
-    path("transfer", views.Transfer.as_view()),
+    path("me", wrap(Me.as_view())),
+    path("transfer", Transfer.as_view()),
     path("elevate", views.Elevate.as_view()),
     path("password", views.Password.as_view()),
-    path("admin/disable", views.AdminDisable.as_view()),
+    path("admin/disable", AdminDisable.as_view()),
 ]
 
 if settings.CONFIG == "defaults":

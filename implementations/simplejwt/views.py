@@ -2,17 +2,16 @@
 
 Login, logout, refresh and password change are the libraries' own views and serializers; the
 rest are short DRF views over simplejwt's documented API (RefreshToken.for_user, the blacklist
-app's OutstandingToken/BlacklistedToken) and Django's user model.
+app's OutstandingToken/BlacklistedToken) and Django's user model. The routes and form checks it
+shares with django-rest-knox are in ../_python/drf_contract.py.
 """
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_contract import AdminDisable, AdminOnly, Me, Transfer, fields, role  # noqa: F401
-from rest_framework import status
+from drf_contract import AdminOnly, PasswordChange, Reauthenticated
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -73,44 +72,27 @@ class Csrf(APIView):
 
 
 @no_store
-class Elevate(APIView):
+class Elevate(Reauthenticated):
     """Re-authenticate with the password; a new token pair. The old access token is not ended:
     simplejwt cannot blacklist access tokens."""
 
-    permission_classes = [IsAuthenticated]
-
-    def post(self, request):
-        (password,) = fields(request, "password") or (None,)
-        if (
-            not password
-            or authenticate(request, username=request.user.username, password=password) is None
-        ):
-            return Response({"error": "wrong password"}, status.HTTP_403_FORBIDDEN)
+    def elevated(self, request):
         if BLACKLIST:
             blacklist_current(request)
         return issue(request.user, Response({"user": request.user.username, "elevated": True}))
 
 
-class Password(APIView):
+class Password(PasswordChange):
     """defaults: Django's set_password (simplejwt has no password view); cookie, recommended:
     dj-rest-auth's PasswordChangeSerializer (its PasswordChangeView's fields renamed to the
     contract's old/new). Only CHECK_REVOKE_TOKEN (recommended) makes other tokens fail."""
 
-    permission_classes = [IsAuthenticated]
-
-    def post(self, request):
-        old, new = fields(request, "old", "new") or (None, None)
-        if not old or not new:
-            return Response({"error": "old and new required"}, status.HTTP_400_BAD_REQUEST)
-        user = request.user
+    def change(self, request, old, new):
         if not COOKIES:
-            if not user.check_password(old):
-                return Response({"error": "wrong password"}, status.HTTP_403_FORBIDDEN)
-            user.set_password(new)
-            user.save()
-            return Response({"changed": True})
+            return super().change(request, old, new)
         from dj_rest_auth.app_settings import api_settings
 
+        user = request.user
         data = {"old_password": old, "new_password1": new, "new_password2": new}
         serializer = api_settings.PASSWORD_CHANGE_SERIALIZER(
             data=data, context={"request": request}

@@ -356,42 +356,53 @@ def _timeout(a: Adapter, title: str):
     return NA if future is None else future.result()
 
 
+def _timeout_verdict(found, *, kept: str, refused: str, undecided: str):
+    """A timeout probe's verdict: N/A without a short-timeout instance; FAIL with ``kept`` while
+    still logged in; inconclusive (a FAIL) with ``undecided``; PASS with ``refused``."""
+    if found is NA:
+        return NA, "no short-timeout instance given"
+    still_in = found[0] if isinstance(found, tuple) else found
+    if still_in is None:
+        return FAIL, f"inconclusive: {undecided}"
+    return (FAIL, kept) if still_in else (PASS, refused)
+
+
 @item(IDLE, phase=2)
 def idle_timeout(a: Adapter):
-    still_in = _timeout(a, IDLE)
-    if still_in is NA:
-        return NA, "no short-timeout instance given"
-    if still_in:
-        return FAIL, "still logged in after 1.2 s idle (timeouts set to 1 s idle, 2 s absolute)"
-    if still_in is None:
-        return FAIL, "inconclusive: no try of eight answered early enough (busy)"
-    return PASS, "refused after 1.2 s idle (timeouts set to 1 s idle, 2 s absolute)"
+    set_to = "(timeouts set to 1 s idle, 2 s absolute)"
+    return _timeout_verdict(
+        _timeout(a, IDLE),
+        kept=f"still logged in after 1.2 s idle {set_to}",
+        refused=f"refused after 1.2 s idle {set_to}",
+        undecided="no try of eight answered early enough (busy)",
+    )
+
+
+#: What an absolute or stolen-copy probe says when fewer than two tries agree.
+_TOO_FEW_REFUSALS = "fewer than two of four tries refused without an idle gap (busy)"
 
 
 @item(ABSOLUTE, phase=2)
 def absolute_timeout(a: Adapter):
-    found = _timeout(a, ABSOLUTE)
-    if found is NA:
-        return NA, "no short-timeout instance given"
-    if found[0]:
-        return FAIL, "still logged in after 2.4 s of activity every 0.3 s"
-    if found[0] is None:
-        return FAIL, "inconclusive: fewer than two of four tries refused without an idle gap (busy)"
-    return PASS, "refused within 2.4 s despite activity every 0.3 s"
+    return _timeout_verdict(
+        _timeout(a, ABSOLUTE),
+        kept="still logged in after 2.4 s of activity every 0.3 s",
+        refused="refused within 2.4 s despite activity every 0.3 s",
+        undecided=_TOO_FEW_REFUSALS,
+    )
 
 
 @item(STOLEN, phase=2)
 def stolen_lifetime(a: Adapter):
     found = _timeout(a, STOLEN)
-    if found is NA:
-        return NA, "no short-timeout instance given"
-    (still_in, reissued), what = found, "cookie" if not a.bearer else "token"
-    how = f"the {what} re-issued {fmt_amount(reissued, 'times')} on the way"
-    if still_in:
-        return FAIL, f"a copy taken at login, replayed every 0.3 s, lives past 2.4 s ({how})"
-    if still_in is None:
-        return FAIL, "inconclusive: fewer than two of four tries refused without an idle gap (busy)"
-    return PASS, f"a copy taken at login, replayed every 0.3 s, is refused within 2.4 s ({how})"
+    what = "cookie" if not a.bearer else "token"
+    how = "" if found is NA else f"the {what} re-issued {fmt_amount(found[1], 'times')} on the way"
+    return _timeout_verdict(
+        found,
+        kept=f"a copy taken at login, replayed every 0.3 s, lives past 2.4 s ({how})",
+        refused=f"a copy taken at login, replayed every 0.3 s, is refused within 2.4 s ({how})",
+        undecided=_TOO_FEW_REFUSALS,
+    )
 
 
 @item("v5.0.0-7.4.1 copied cookie replayed after logout")
