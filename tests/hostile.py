@@ -3,7 +3,7 @@
 Each case is built against the book's recommended verifier
 (``sessionlab.recommended.tokens.verify_token``) or session-cookie loader
 (``sessionlab.recommended.sessions.SessionCookie.loads``) and names the exception type that must
-reject it; ``options`` holds any keyword a caller opts into (``require_rfc9068``). Categories:
+reject it; ``options`` holds any keyword the case passes to the verifier (none do today). Categories:
 algorithm tricks, untrusted key headers, encoding, JSON shape, claim types (NumericDates as
 JSON numbers), text that is not UTF-8, media types, crit/b64/kid misuse, RFC 9068 claims, and
 keys under the floor in every form. ``tests/test_hostile.py`` runs every case; the abuse test sends them to
@@ -71,6 +71,7 @@ def _hs256(header_b64: str, payload_b64: str, secret: bytes) -> str:
 
 def claims(**overrides: Any) -> dict[str, Any]:
     base = {"sub": "alice", "iat": NOW, "exp": NOW + LIFETIME, "aud": AUDIENCE, "iss": ISSUER}
+    base |= {"client_id": "app", "jti": "j-0"}  # RFC 9068 §2.2, as every at+jwt token needs
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -374,25 +375,15 @@ def _careless_issuer_cases() -> list[TokenCase]:
     ]:
         raw_header = json.dumps({"alg": "HS256", "typ": "at+jwt", **extra}).encode()
         add(label, _signed_bytes(hs, raw_header, body), jwt.InvalidTokenError)
-    # RFC 9068 §2.2: an at+jwt token carries client_id and jti (checked when asked for)
+    # RFC 9068 §2.2: an at+jwt token carries client_id and jti
     for label, extra in [
-        ("without client_id", {"jti": "j-1"}),
-        ("without jti", {"client_id": "app"}),
+        ("without client_id", {"client_id": None}),
+        ("without jti", {"jti": None}),
     ]:
         raw = json.dumps(claims(**extra)).encode()
-        add(
-            f"at+jwt {label}",
-            _signed_bytes(hs, header, raw),
-            jwt.MissingRequiredClaimError,
-            require_rfc9068=True,
-        )
-    raw = json.dumps(claims(client_id=7, jti="j-1")).encode()
-    add(
-        "at+jwt with a numeric client_id",
-        _signed_bytes(hs, header, raw),
-        jwt.InvalidTokenError,
-        require_rfc9068=True,
-    )
+        add(f"at+jwt {label}", _signed_bytes(hs, header, raw), jwt.MissingRequiredClaimError)
+    raw = json.dumps(claims(client_id=7)).encode()
+    add("at+jwt with a numeric client_id", _signed_bytes(hs, header, raw), jwt.InvalidTokenError)
     return cases
 
 

@@ -81,6 +81,7 @@ def test_a_token_of_the_default_type_is_refused_on_both_routes(worker):
         lifetime=60,
         audience=scale.AUDIENCE,
         issuer=scale.ISSUER,
+        client_id="web-app",
     )
     for path in ("/me/stateless-jwt", "/me/stateful-jwt"):
         answer = requests.get(

@@ -25,7 +25,13 @@ def test_the_naive_verifier_is_still_vulnerable_to_alg_none():
 def _genuine_and_tampered():
     keys = demo_keys("RS256")
     token = issue_token(
-        {"sub": "alice"}, keys, now=START, lifetime=900, audience=API, issuer=ISSUER
+        {"sub": "alice"},
+        keys,
+        now=START,
+        lifetime=900,
+        audience=API,
+        issuer=ISSUER,
+        client_id="app",
     )
     header, _, signature = token.split(".")
     admin = b64url_encode(json.dumps({"sub": "mallory", "exp": START + 900}).encode())

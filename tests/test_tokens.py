@@ -18,6 +18,8 @@ from sessionlab.recommended.tokens import (
 )
 
 NOW = 1_800_000_000
+#: Who issues the test tokens, for whom and to which client: what an at+jwt token must name.
+WHERE = {"audience": "app", "issuer": "login", "client_id": "web-app"}
 
 
 @pytest.mark.parametrize("data", [b"", b"f", b"fo", b"foo", bytes(range(256))])
@@ -36,21 +38,30 @@ def test_b64url_decode_rejects_other_input(bad):
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_issue_and_verify_each_algorithm(algorithm):
     keys = generate_keys(algorithm)
-    token = issue_token(
-        {"sub": "alice"}, keys, now=NOW, lifetime=60, audience="app", issuer="login"
-    )
+    token = issue_token({"sub": "alice"}, keys, now=NOW, lifetime=60, **WHERE)
     header, payload = read_unverified(token)
     assert header == {"alg": algorithm, "typ": "at+jwt"}
-    assert payload == {"sub": "alice", "iat": NOW, "exp": NOW + 60, "aud": "app", "iss": "login"}
+    assert payload == {
+        "sub": "alice",
+        "iat": NOW,
+        "exp": NOW + 60,
+        "aud": "app",
+        "iss": "login",
+        "client_id": "web-app",
+        "jti": payload["jti"],
+    }
     claims = verify_token(token, keys, audience="app", issuer="login", leeway=10**9)
     assert claims["sub"] == "alice"
 
 
 @pytest.mark.parametrize("algorithm", ["HS256", "RS256", "EdDSA"])
 def test_demo_keys_make_byte_identical_tokens(algorithm):
-    first = issue_token({"sub": "a"}, demo_keys(algorithm), now=NOW, lifetime=60)
-    second = issue_token({"sub": "a"}, demo_keys(algorithm), now=NOW, lifetime=60)
-    assert first == second
+    def token():
+        return issue_token(
+            {"sub": "a"}, demo_keys(algorithm), now=NOW, lifetime=60, jti="j", **WHERE
+        )
+
+    assert token() == token()
 
 
 def test_demo_rsa_4096_exists_and_is_that_long():
@@ -71,18 +82,30 @@ def test_unknown_algorithm_is_refused():
 
 def test_issue_token_refuses_a_non_positive_lifetime():
     with pytest.raises(ValueError):
-        issue_token({"sub": "a"}, demo_keys("HS256"), now=NOW, lifetime=0)
+        issue_token({"sub": "a"}, demo_keys("HS256"), now=NOW, lifetime=0, **WHERE)
+
+
+@pytest.mark.parametrize("missing", ["audience", "issuer", "client_id", "sub"])
+def test_an_access_token_is_issued_only_with_every_claim_rfc9068_requires(missing):
+    """RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat and jti; the jti comes by itself."""
+    where = {name: value for name, value in WHERE.items() if name != missing}
+    claims = {} if missing == "sub" else {"sub": "a"}
+    name = {"audience": "aud", "issuer": "iss"}.get(missing, missing)
+    with pytest.raises(ValueError, match=f"needs {name} "):
+        issue_token(claims, demo_keys("HS256"), now=NOW, lifetime=60, **where)
+    other_type = issue_token(claims, demo_keys("HS256"), now=NOW, lifetime=60, typ="x+jwt", **where)
+    assert "jti" not in read_unverified(other_type)[1]
 
 
 def test_kid_is_carried_in_the_header():
-    token = issue_token({"sub": "a"}, demo_keys("EdDSA"), now=NOW, lifetime=60, kid="2026-11")
+    token = issue_token(
+        {"sub": "a"}, demo_keys("EdDSA"), now=NOW, lifetime=60, kid="2026-11", **WHERE
+    )
     assert read_unverified(token)[0]["kid"] == "2026-11"
 
 
 def _fresh_token(keys, **kwargs):
-    return issue_token(
-        {"sub": "alice"}, keys, now=NOW, lifetime=60, audience="app", issuer="login", **kwargs
-    )
+    return issue_token({"sub": "alice"}, keys, now=NOW, lifetime=60, **{**WHERE, **kwargs})
 
 
 @pytest.mark.parametrize(
@@ -99,25 +122,26 @@ def test_typ_is_compared_as_a_media_type(header_typ, expected_typ):
     assert claims["sub"] == "alice"
 
 
-def test_client_id_makes_a_conformant_rfc9068_token():
+def test_every_access_token_is_a_conformant_rfc9068_token():
     keys = generate_keys("EdDSA")
-    token = _fresh_token(keys, client_id="web-app")
+    token = _fresh_token(keys)
     payload = read_unverified(token)[1]
     assert payload["client_id"] == "web-app" and len(payload["jti"]) >= 22  # 128 random bits
-    assert read_unverified(_fresh_token(keys, client_id="web-app"))[1]["jti"] != payload["jti"]
-    claims = verify_token(
-        token, keys, audience="app", issuer="login", leeway=10**9, require_rfc9068=True
-    )
+    assert read_unverified(_fresh_token(keys))[1]["jti"] != payload["jti"]
+    assert read_unverified(_fresh_token(keys, jti="given"))[1]["jti"] == "given"
+    claims = verify_token(token, keys, audience="app", issuer="login", leeway=10**9)
     assert claims["client_id"] == "web-app"
-    with pytest.raises(jwt.MissingRequiredClaimError):
-        verify_token(
-            _fresh_token(keys),
-            keys,
-            audience="app",
-            issuer="login",
-            leeway=10**9,
-            require_rfc9068=True,
+    for claim in ("client_id", "jti"):
+        lacking = jwt.encode(
+            {name: value for name, value in payload.items() if name != claim},
+            keys.signing_key,
+            algorithm="EdDSA",
+            headers={"typ": "at+jwt"},
         )
+        with pytest.raises(jwt.MissingRequiredClaimError):
+            verify_token(lacking, keys, audience="app", issuer="login", leeway=10**9)
+        options = {"leeway": 10**9, "require_rfc9068": False}
+        assert verify_token(lacking, keys, audience="app", issuer="login", **options)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +197,8 @@ def test_an_rsa_key_given_as_pem_text_is_accepted_at_2048_bits():
 def test_fractional_and_integer_numeric_dates_are_accepted():
     keys = demo_keys("HS256")
     token = jwt.encode(
-        {"sub": "a", "iat": NOW + 0.5, "exp": NOW + 60.5, "aud": "app", "iss": "login"},
+        {"sub": "a", "iat": NOW + 0.5, "exp": NOW + 60.5, "aud": "app", "iss": "login"}
+        | {"client_id": "web-app", "jti": "j"},
         keys.signing_key,
         algorithm="HS256",
         headers={"typ": "at+jwt"},
@@ -205,9 +230,7 @@ def test_a_future_iat_is_accepted_unless_the_caller_asks_to_refuse_it():
 
 def test_an_audience_array_is_accepted_only_when_asked_and_only_if_it_names_the_audience():
     keys = demo_keys("HS256")
-    token = issue_token(
-        {"sub": "alice"}, keys, now=NOW, lifetime=60, audience=["other", "app"], issuer="login"
-    )
+    token = _fresh_token(keys, audience=["other", "app"])
     with pytest.raises(jwt.InvalidAudienceError):
         verify_token(token, keys, audience="app", issuer="login", leeway=10**9)
     claims = verify_token(
@@ -222,14 +245,10 @@ def test_an_audience_array_is_accepted_only_when_asked_and_only_if_it_names_the_
 
 def test_a_token_that_lives_longer_than_the_maximum_is_refused():
     keys = demo_keys("HS256")
-    long_lived = issue_token(
-        {"sub": "alice"}, keys, now=NOW, lifetime=MAX_LIFETIME + 1, audience="app", issuer="login"
-    )
+    long_lived = issue_token({"sub": "alice"}, keys, now=NOW, lifetime=MAX_LIFETIME + 1, **WHERE)
     with pytest.raises(TokenLifetimeError):
         verify_token(long_lived, keys, audience="app", issuer="login", leeway=10**9)
     options = {"leeway": 10**9, "max_lifetime": None}
     assert verify_token(long_lived, keys, audience="app", issuer="login", **options)
-    day = issue_token(
-        {"sub": "alice"}, keys, now=NOW, lifetime=MAX_LIFETIME, audience="app", issuer="login"
-    )
+    day = issue_token({"sub": "alice"}, keys, now=NOW, lifetime=MAX_LIFETIME, **WHERE)
     assert verify_token(day, keys, audience="app", issuer="login", leeway=10**9)

@@ -45,7 +45,7 @@ __all__ = ["COOKIE", "STORAGE_KEY", "WidgetApp", "create_embedder_app", "create_
 
 #: The widget's session cookie and the ``localStorage`` key of its JWT.
 COOKIE, STORAGE_KEY = "widget_session", "widget_jwt"
-AUDIENCE = ISSUER = "widget"
+AUDIENCE = ISSUER = CLIENT_ID = "widget"
 LIFETIME = 15 * 60
 
 _LOGIN_PAGE = """<h1>Widget</h1><p id="status">logging in</p>
@@ -109,7 +109,7 @@ def create_widget_app(users=None, *, embedder: str = "https://localhost:*") -> W
         session_id = store.create(username).session_id
         claims = {"sub": username}
         token = issue_token(claims, keys, now=int(time.time()), lifetime=LIFETIME,
-                            audience=AUDIENCE, issuer=ISSUER)  # fmt: skip
+                            audience=AUDIENCE, issuer=ISSUER, client_id=CLIENT_ID)  # fmt: skip
         response = jsonify(access_token=token)
         response.set_cookie(
             COOKIE, cookie.dumps(session_id), path="/", secure=True, httponly=True,

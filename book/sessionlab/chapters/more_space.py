@@ -20,7 +20,7 @@ import functools
 import json
 
 from sessionlab.lab.registry import registered_app
-from sessionlab.recommended.tokens import KeyPair, demo_keys, issue_token
+from sessionlab.recommended.tokens import DEMO_JTI, KeyPair, demo_keys, issue_token
 
 __all__ = [
     "COOKIE_NAME",
@@ -87,6 +87,8 @@ def stateless_jwt(kind: str, count: int) -> str:
         lifetime=900,
         audience="https://api.example",
         issuer="https://auth.example",
+        client_id="web-app",
+        jti=DEMO_JTI,  # as long as a random one: the chapter's tokens are the same on every run
     )
 
 

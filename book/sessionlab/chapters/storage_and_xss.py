@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from flask import Flask, Response, abort, jsonify, request
 
 from sessionlab.lab.registry import registered_app
+from sessionlab.recommended.jwt_app import set_token_cookie
 from sessionlab.recommended.session_app import create_session_app
 from sessionlab.recommended.sessions import MemorySessionStore, SessionCookie
 from sessionlab.recommended.tokens import generate_keys, issue_token, verify_token
@@ -49,6 +50,7 @@ __all__ = [
 
 TOKEN_AUDIENCE = "bank-api"
 TOKEN_ISSUER = "bank"
+TOKEN_CLIENT_ID = "bank-web"
 TOKEN_LIFETIME = 3600  # one hour, a common access-token lifetime
 #: The short-lived variant of the controls: five minutes, a common "short expiry".
 SHORT_LIFETIME = 300
@@ -123,6 +125,7 @@ def create_xss_bank(
             lifetime=lifetime,
             audience=TOKEN_AUDIENCE,
             issuer=TOKEN_ISSUER,
+            client_id=TOKEN_CLIENT_ID,
         )
 
     @app.get("/")
@@ -186,14 +189,8 @@ def create_xss_bank(
     def jwt_cookie_login():
         username = _checked_user()
         response = jsonify(ok=True)
-        response.set_cookie(
-            JWT_COOKIE,
-            _token_for(username, TOKEN_LIFETIME),
-            max_age=TOKEN_LIFETIME,
-            secure=True,
-            httponly=True,
-            samesite="Lax",
-        )
+        token = _token_for(username, TOKEN_LIFETIME)
+        set_token_cookie(response, JWT_COOKIE, token, lifetime=TOKEN_LIFETIME, samesite="Lax")
         return response
 
     @app.get("/jwt-cookie-me")

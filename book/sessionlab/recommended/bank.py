@@ -153,7 +153,8 @@ def _jwt_cookie_bank(keys, users, samesite: str | None, csrf_protection: bool) -
             return make_response(html_page("Bank", body), 401)
         claims = {"sub": username, "csrf": secrets.token_urlsafe(32)}
         token = issue_token(claims, keys, now=int(time.time()), lifetime=TOKEN_LIFETIME,
-                            audience=jwt_app.AUDIENCE, issuer=jwt_app.ISSUER)  # fmt: skip
+                            audience=jwt_app.AUDIENCE, issuer=jwt_app.ISSUER,
+                            client_id=jwt_app.CLIENT_ID)  # fmt: skip
         response = redirect("/account", code=303)
         response.set_cookie(
             COOKIE_NAME, token, path="/", httponly=True, secure=True, samesite=samesite

@@ -90,11 +90,15 @@ __all__ = [
     "jwk_thumbprint",
     "access_token_hash",
     "TokenService",
+    "set_token_cookie",
     "create_jwt_app",
 ]
 
 AUDIENCE = "https://api.example"
 ISSUER = "https://login.example"
+#: The OAuth client the access tokens are issued to (RFC 9068 §2.2's ``client_id``): the app's
+#: own web front end.
+CLIENT_ID = "web-app"
 COOKIE_NAME = "token"
 _DEFAULT = object()
 
@@ -744,6 +748,16 @@ class StoreUnavailableError(Exception):
     """The store a revocation check needs is down, and the service is set to fail closed."""
 
 
+def set_token_cookie(
+    response, name: str, token: str, *, lifetime: int, samesite: str = "Strict"
+) -> None:
+    """Put an access token in a cookie no script reads (``HttpOnly``), sent over HTTPS only
+    (``Secure``), to the whole site, kept as long as the token lives (``Max-Age``)."""
+    response.set_cookie(
+        name, token, max_age=lifetime, path="/", httponly=True, secure=True, samesite=samesite
+    )
+
+
 class TokenService:
     """Issue and check access tokens for one configuration of the app.
 
@@ -764,6 +778,7 @@ class TokenService:
         clock: Callable[[], float] = time.time,
         audience: str = AUDIENCE,
         issuer: str = ISSUER,
+        client_id: str = CLIENT_ID,
     ):
         self.users = users
         self.keys = keys
@@ -772,7 +787,7 @@ class TokenService:
         self.fail_open = fail_open
         self.token_versions = token_versions
         self.clock = clock
-        self.audience, self.issuer = audience, issuer
+        self.audience, self.issuer, self.client_id = audience, issuer, client_id
         self.issued = 0
         self._lock = threading.Lock()
 
@@ -812,6 +827,7 @@ class TokenService:
             lifetime=self.access_lifetime,
             audience=self.audience,
             issuer=self.issuer,
+            client_id=self.client_id,
             kid=kid,
         )
 
@@ -1007,15 +1023,7 @@ def create_jwt_app(
             body["refresh_token"] = refresh_token
         response = jsonify(body)
         if credential == "cookie":
-            response.set_cookie(
-                COOKIE_NAME,
-                access,
-                max_age=service.access_lifetime,
-                path="/",
-                httponly=True,
-                secure=True,
-                samesite="Strict",
-            )
+            set_token_cookie(response, COOKIE_NAME, access, lifetime=service.access_lifetime)
         return response
 
     @app.post("/login")

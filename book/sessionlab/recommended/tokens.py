@@ -1,9 +1,10 @@
 """JWT primitives the chapters share: keys, issuing, and the verifier the book recommends.
 
 :func:`verify_token` is the one verifier readers are told to copy. It pins the algorithm,
-requires ``exp``, ``iat`` and ``sub``, checks audience, issuer and the explicit ``typ`` header
-(RFC 8725 §3.11), refuses headers that ask the verifier to fetch or trust a key named by the
-token (``jku``, ``x5u``, ``jwk``, ``x5c``), and bounds the token's length before parsing it.
+requires ``exp``, ``iat`` and ``sub`` (and, for an ``at+jwt`` access token, RFC 9068's
+``client_id`` and ``jti``), checks audience, issuer and the explicit ``typ`` header (RFC 8725
+§3.11), refuses headers that ask the verifier to fetch or trust a key named by the token
+(``jku``, ``x5u``, ``jwk``, ``x5c``), and bounds the token's length before parsing it.
 Every rejection is a subclass of :class:`jwt.PyJWTError`, so callers catch one type.
 """
 
@@ -24,8 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 __all__ = [
     "ALGORITHMS",
+    "DEMO_JTI",
     "KeyPair",
     "MAX_LIFETIME",
+    "RFC9068_CLAIMS",
     "TokenLifetimeError",
     "TokenTooLargeError",
     "UntrustedHeaderError",
@@ -47,6 +50,12 @@ MAX_TOKEN_LENGTH = 8192
 #: access tokens live minutes; a token that claims to live longer was minted by mistake or by
 #: someone who should not hold the key.
 MAX_LIFETIME = 86_400
+#: The claims RFC 9068 §2.2 requires of an ``at+jwt`` access token (``exp`` and ``iat`` always
+#: come from :func:`issue_token`'s clock).
+RFC9068_CLAIMS = ("iss", "aud", "sub", "client_id", "jti")
+#: A fixed ``jti`` as long as :func:`issue_token`'s random ones, for examples that print tokens
+#: and must print the same ones on every run (with :func:`demo_keys`). Demo value, never reuse.
+DEMO_JTI = "demo-jti-never-reuse22"
 #: Header parameters that make a verifier fetch or trust a key chosen by the token's sender.
 UNTRUSTED_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 
@@ -146,12 +155,13 @@ def issue_token(
 ) -> str:
     """Sign ``claims`` with ``iat = now`` and ``exp = now + lifetime`` (whole seconds, explicit clock).
 
-    ``client_id`` makes the token a conformant RFC 9068 access token: it adds ``client_id`` and
-    a ``jti`` (128 random bits from :mod:`secrets` unless ``jti`` is given), the two claims
-    RFC 9068 §2.2 requires of a token whose ``typ`` is ``at+jwt``, and which
-    ``verify_token(..., require_rfc9068=True)`` insists on. Without ``client_id`` the token
-    claims ``at+jwt`` without them, as the book's earlier chapters issue it (kept so their
-    printed tokens do not change); new code passes ``client_id``.
+    The default type, ``at+jwt``, is an OAuth access token (RFC 9068), and such a token is
+    always conformant: it carries ``iss``, ``aud``, ``sub``, ``client_id`` and a ``jti``
+    (RFC 9068 §2.2), the ``jti`` 128 random bits from :mod:`secrets` unless ``claims`` or
+    ``jti`` gives one (pass it only to make an example reproducible). An ``at+jwt`` token
+    without ``issuer``, ``audience``, a ``sub`` claim or ``client_id`` is refused with
+    :class:`ValueError` before anything is signed. A token that is not an access token gets a
+    ``typ`` of its own (RFC 8725 §3.11), and then only ``iat`` and ``exp`` are added.
     """
     if lifetime <= 0:
         raise ValueError("lifetime must be positive")
@@ -163,9 +173,16 @@ def issue_token(
         payload["iss"] = issuer
     if client_id is not None:
         payload["client_id"] = client_id
-        payload.setdefault("jti", jti or secrets.token_urlsafe(16))
-    elif jti is not None:
+    if jti is not None:
         payload["jti"] = jti
+    if _media_type(typ) == "application/at+jwt":
+        payload.setdefault("jti", secrets.token_urlsafe(16))
+        missing = [name for name in RFC9068_CLAIMS if payload.get(name) is None]
+        if missing:
+            raise ValueError(
+                f"an at+jwt access token needs {', '.join(missing)} (RFC 9068 §2.2); "
+                "give them, or a typ of its own for a token that is not an access token"
+            )
     headers = {"typ": typ}
     if kid is not None:
         headers["kid"] = kid
@@ -181,7 +198,7 @@ def verify_token(
     typ: str = "at+jwt",
     leeway: int = 0,
     required: tuple[str, ...] = ("exp", "iat", "sub", "aud", "iss"),
-    require_rfc9068: bool = False,
+    require_rfc9068: bool = True,
     max_lifetime: int | None = MAX_LIFETIME,
     audience_in_array: bool = False,
     reject_future_iat: bool = False,
@@ -224,9 +241,10 @@ def verify_token(
     6. The type: ``typ`` compared as a media type (RFC 7515 §4.1.9: case-insensitive, an
        ``application/`` prefix optional, so ``at+jwt``, ``AT+JWT`` and ``application/at+jwt``
        are one type, RFC 9068 §4), else :class:`InvalidTokenTypeError`.
-    7. With ``require_rfc9068=True``, a token whose type is ``at+jwt`` also carries the string
-       claims ``client_id`` and ``jti`` (RFC 9068 §2.2; :class:`jwt.MissingRequiredClaimError`).
-       The default ``False`` accepts the book's earlier ``at+jwt`` tokens, which lack them.
+    7. A token whose type is ``at+jwt`` also carries the string claims ``client_id`` and
+       ``jti`` (RFC 9068 §2.2; :class:`jwt.MissingRequiredClaimError`), as every token
+       :func:`issue_token` signs with that type does. ``require_rfc9068=False`` accepts one
+       without them (an access token from an issuer that predates RFC 9068).
 
     The token is parsed once; PyJWT's algorithm objects check the signature.
     """
