@@ -409,3 +409,38 @@ def test_last_byte_sync_sends_no_last_byte_before_every_request_is_held():
     late = SimpleNamespace(sock=_RecordingSocket(events, "again"))
     sync.hold(late, b"!")
     assert events[-1] == ("sent", "again", b"!")
+
+
+def test_an_idle_timeout_seen_late_is_no_absolute_timeout(monkeypatch):
+    """The absolute probe on an app with a 1-second idle timeout and no absolute one, on a
+    machine so busy that the login's answer reaches the probe 1.2 s after the server last used
+    the session: the first request after it is refused by the idle timeout. That refusal must
+    not count as an absolute timeout (it did while the idle clock started at the login's
+    answer: Express's defaults PASSed the absolute item under a second `make test`)."""
+    import time
+
+    from sessionlab.checklist import items
+
+    used = {}
+
+    class Device:
+        session_value = "sid"
+
+        def copy(self):
+            return self
+
+    def slow_login(adapter, *, remember=False):
+        used["at"] = time.monotonic()  # the server's last use: the login's own check
+        time.sleep(1.2)  # its answer is late
+        return Device()
+
+    def idle_only(client):
+        now = time.monotonic()
+        if now - used["at"] > 1.0:
+            return False
+        used["at"] = now
+        return True
+
+    monkeypatch.setattr(items, "_probe_login", slow_login)
+    monkeypatch.setattr(items, "_logged_in_now", idle_only)
+    assert items._absolute(None) == (None, 0)  # inconclusive, never "refused within 2.4 s"

@@ -299,13 +299,16 @@ def _absolute(a: Adapter, *, remember: bool = False, thief: bool = False):
     inconclusive too. Returns (still logged in, how many times the credential was re-issued)."""
     refusals = 0
     for _ in range(ABSOLUTE_TRIES):
+        # The login's last use by the server (its check of the protected page) came before its
+        # answer reached this thread, on a busy machine long before: the idle clock is measured
+        # from before the login was sent, never from after its answer.
+        last = time.monotonic()
         victim = _probe_login(a, remember=remember)
         if victim is None:
             continue
         client = victim.copy() if thief else victim
         seen = {client.session_value}
-        deadline = last = time.monotonic()
-        deadline += 2.4
+        deadline = time.monotonic() + 2.4
         answer = True
         while time.monotonic() < deadline:
             sent = time.monotonic()
