@@ -160,7 +160,12 @@ def test_code_fits_unwrapped_at_100_columns(browser, base_url):
 def test_search_works_offline(browser, base_url):
     with Offline(browser, base_url) as tab:
         tab.page.goto(base_url + "search.html?q=refresh+token")
-        tab.page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+        # Sphinx lists the hits one by one, 5 ms apart, and then says it has finished: wait for
+        # that (the event), or a busy machine shows the test only the first few hits.
+        finished = (
+            "() => /^Search finished/.test(document.querySelector('.search-summary')?.textContent)"
+        )
+        tab.page.wait_for_function(finished, timeout=15_000)
         hits = tab.page.locator("#search-results ul.search li a").evaluate_all(
             "links => links.map(a => a.getAttribute('href'))"
         )
