@@ -84,13 +84,16 @@ def test_set_cookie_parsing():
     assert checklist.parse_set_cookie("a=b; Max-Age=60").persistent
 
 
-def broken_app(*, racy_throttle: int | None = None) -> Flask:
+def broken_app(*, racy_throttle: int | None = None, serialized: frozenset = frozenset()) -> Flask:
     """Vulnerable on purpose, for this test only: the cookie is the user's name and role in base64
     JSON, accepted whatever it says; a remember cookie that is the user's name; no CSRF check, no
     attributes, a password hash for known users only; a role change that changes nothing the
     cookie says; a transfer route and a cookie reader that crash on bad input (500). With
-    ``racy_throttle=n``, at most n failed logins per name, checked and counted apart (a race)."""
+    ``racy_throttle=n``, at most n failed logins per name, checked and counted apart (a race),
+    except for the names in ``serialized``, whose logins take one lock (as a loaded machine can
+    serialize a round of the race by chance)."""
     app = Flask("broken")
+    one_at_a_time = threading.Lock()
     hashes = {name: generate_password_hash(pw, DEMO_HASH) for name, (pw, _) in DEMO_USERS.items()}
     failures: dict[str, int] = {}
 
@@ -105,6 +108,12 @@ def broken_app(*, racy_throttle: int | None = None) -> Flask:
     @app.post("/login")
     def login():
         name = request.form.get("username", "")
+        if name in serialized:
+            with one_at_a_time:
+                return attempt(name)
+        return attempt(name)
+
+    def attempt(name: str):
         if racy_throttle is not None and failures.get(name, 0) >= racy_throttle:
             abort(429)
         known = hashes.get(name)
@@ -177,13 +186,16 @@ def test_every_item_can_fail_over_http_and_in_chromium_and_firefox():
             broken = adapter(base_url=server.url, short_timeouts=short, **fields)
             racy = bench.enter(serve_wsgi(broken_app(racy_throttle=3)))
             racing = adapter(base_url=racy.url, session_cookie="sid", **NO_FEATURES)
+            lucky = bench.enter(serve_wsgi(broken_app(racy_throttle=3, serialized={"erin"})))
+            serializing = adapter(base_url=lucky.url, session_cookie="sid", **NO_FEATURES)
             every = await checklist.run_checklist(broken, browser=await checklist.engines(bench))
             race = [checklist.THROTTLING, checklist.CONCURRENT]
-            return every, await checklist.run_checklist(racing, items=race)
+            races = [await checklist.run_checklist(x, items=race) for x in (racing, serializing)]
+            return every, races
         finally:
             await bench.close()
 
-    results, race = asyncio.run(run())
+    results, (race, serialized_first) = asyncio.run(run())
     statuses = {r.item: r.status for r in results}
     evidence = {r.item: r.evidence for r in results}
     not_failed = {item: s for item, s in statuses.items() if s != "FAIL"}
@@ -201,6 +213,10 @@ def test_every_item_can_fail_over_http_and_in_chromium_and_firefox():
     assert "/transfer no amount -> 500" in evidence[checklist.FIELDS]
     assert [r.status for r in race] == ["PASS", "FAIL"], race
     assert "(limit 3)" in race[1].evidence
+    # A round the load serialized is no PASS: the next victim's round shows the race (one
+    # round, as before, PASSed this app).
+    assert [r.status for r in serialized_first] == ["PASS", "FAIL"], serialized_first
+    assert "in round ~2 of 4" in serialized_first[1].evidence, serialized_first
 
 
 # --- the TOML files, the launcher and the command line ---------------------------------------
@@ -302,6 +318,14 @@ logout_path = "/logout"
     assert "FAIL  v5.0.0-7.4.1 copied cookie replayed after logout" in out
     assert "the copied token still works after logout" in out
     assert "N/A   v5.0.0-3.3.4 session cookie HttpOnly" in out
+
+
+def test_every_language_reads_the_one_table_of_demo_users():
+    """implementations/demo_users.json, which the Go, Node, PHP, Ruby and Python apps read, is the
+    table the book's own apps seed and the checklist logs in with."""
+    table = json.loads((ROOT / "implementations" / "demo_users.json").read_text(encoding="utf-8"))
+    assert {name: tuple(value) for name, value in table.items()} == DEMO_USERS
+    assert set(checklist.RACE_VICTIMS) <= set(table)
 
 
 def test_an_implementation_folder_is_read_and_checked(tmp_path):

@@ -3,6 +3,7 @@
 // settings read from the environment, and Node's own HTTP server with bounds on what one client
 // may cost. Node builtins only, so each implementation's folder pins only its library.
 import crypto from "node:crypto";
+import fs from "node:fs";
 import http from "node:http";
 
 /** PORT, CONFIG, TIMEOUTS=short, REDIS_URL, as the contract (notes/contract.md) names them. */
@@ -13,12 +14,9 @@ export const env = {
   redisUrl: process.env.REDIS_URL,
 };
 
-/** name -> [password, role]: demo passwords, never reuse. */
-export const DEMO_USERS = {
-  alice: ["correct horse", "user"], root: ["root password", "admin"],
-  carol: ["carol password", "user"], dave: ["dave password", "user"],
-  erin: ["erin password", "user"], frank: ["frank password", "user"],
-};
+/** name -> [password, role]: demo passwords, never reuse; the contract's one list, as data. */
+export const DEMO_USERS = JSON.parse(
+  fs.readFileSync(new URL("../demo_users.json", import.meta.url), "utf8"));
 
 const hash = (password, salt) =>
   new Promise((resolve, reject) =>

@@ -107,11 +107,17 @@ func main() {
 	if os.Getenv("TIMEOUTS") == "short" {
 		idle, absolute = 1, 2
 	}
-	for name, pw := range map[string][2]string{
-		"alice": {"correct horse", "user"}, "root": {"root password", "admin"},
-		"carol": {"carol password", "user"}, "dave": {"dave password", "user"},
-		"erin": {"erin password", "user"}, "frank": {"frank password", "user"},
-	} {
+	// The contract's demo users (name -> [password, role]), one file for every language; run.sh
+	// starts the app in its own folder.
+	raw, err := os.ReadFile("../demo_users.json")
+	if err != nil {
+		log.Fatalf("the demo users: %v", err)
+	}
+	var demo map[string][2]string
+	if err := json.Unmarshal(raw, &demo); err != nil {
+		log.Fatalf("the demo users: %v", err)
+	}
+	for name, pw := range demo {
 		users[name] = newUser(pw[0], pw[1])
 	}
 	key := make([]byte, 32)

@@ -14,11 +14,9 @@
 
 declare(strict_types=1);
 
-const DEMO_USERS = [
-    'alice' => ['correct horse', 'user'], 'root' => ['root password', 'admin'],
-    'carol' => ['carol password', 'user'], 'dave' => ['dave password', 'user'],
-    'erin' => ['erin password', 'user'], 'frank' => ['frank password', 'user'],
-];
+// The contract's demo users (name => [password, role]), one file for every language.
+define('DEMO_USERS', json_decode(
+    (string) file_get_contents(__DIR__ . '/../demo_users.json'), true, 4, JSON_THROW_ON_ERROR));
 const HASH_OPTIONS = ['cost' => 8]; // a demo cost; production uses the default (10) or more
 const DUMMY_HASH = '$2y$08$LuIvdbYbDBy4HON9tFG7SezKucQ5MIKblCDaxe6vTZzpJG/Doea32'; // of 'not a password'
 

@@ -18,6 +18,7 @@ ENV["RAILS_ENV"] ||= "production"
 require "action_controller/railtie"
 require "active_support/cache/redis_cache_store"
 require "bcrypt"
+require "json"
 require "securerandom"
 
 CONFIG = ENV.fetch("CONFIG", "defaults")
@@ -34,11 +35,8 @@ BODY_LIMIT = 64 * 1024
 # The demo users table, in this process's memory (one puma process, several threads); a
 # deployment with several processes keeps it in its database.
 class Users
-  DEMO = {
-    "alice" => ["correct horse", "user"], "root" => ["root password", "admin"],
-    "carol" => ["carol password", "user"], "dave" => ["dave password", "user"],
-    "erin" => ["erin password", "user"], "frank" => ["frank password", "user"],
-  }.freeze
+  # The contract's demo users (name => [password, role]), one file for every language.
+  DEMO = JSON.parse(File.read(File.expand_path("../demo_users.json", __dir__))).freeze
   DUMMY = BCrypt::Password.create("not a password", cost: BCRYPT_COST)
 
   def initialize

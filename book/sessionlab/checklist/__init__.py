@@ -13,7 +13,16 @@ It sits between ``sessionlab.recommended`` and ``sessionlab.chapters``: it may i
 recommended (the apps it deploys), and chapters may import it.
 """
 
-from sessionlab.checklist.adapter import FAIL, NA, PASS, USERS, Adapter, AdapterError, Result
+from sessionlab.checklist.adapter import (
+    FAIL,
+    NA,
+    PASS,
+    RACE_VICTIMS,
+    USERS,
+    Adapter,
+    AdapterError,
+    Result,
+)
 from sessionlab.checklist.browser import ENGINES, BrowserTab, engines
 from sessionlab.checklist.client import Client, parse_set_cookie
 from sessionlab.checklist.config import (
@@ -64,6 +73,7 @@ __all__ = [
     "THROTTLING",
     "TIMING",
     "TOSSING",
+    "RACE_VICTIMS",
     "USERS",
     "Adapter",
     "AdapterError",

@@ -27,8 +27,12 @@ APP_HOST, SIBLING_HOST, SHARED_DOMAIN = (
 )
 #: The accounts every app under the checklist seeds (demo passwords, never reuse): name ->
 #: (password, role). Items use them by name: alice the victim, dave the attacker, carol changes
-#: her password, erin is disabled, frank and alice are timed, root is the administrator.
+#: her password, erin is disabled, frank and alice are timed, root is the administrator; erin,
+#: gina, hugo and iris take one round of parallel guesses each.
 USERS = DEMO_USERS  # the one table the framework apps seed
+#: The concurrent-guess item's victims, a round of parallel guesses each (a throttle counts per
+#: name, so each round needs a name no other item has guessed at).
+RACE_VICTIMS = ("erin", "gina", "hugo", "iris")
 FAMILIES = ("server-side", "signed-cookie", "sealed-cookie", "jwt", "opaque-token")
 COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -112,10 +116,11 @@ class Adapter:
         if self.family and self.family not in FAMILIES:
             raise AdapterError(f"{self.name}: family must be one of {', '.join(FAMILIES)}")
         roles = {role for _, role in self.users.values()}
-        missing = {"alice", "carol", "dave", "erin", "frank"} - set(self.users)
+        missing = {"alice", "carol", "dave", "frank", *RACE_VICTIMS} - set(self.users)
         if missing or "admin" not in roles:
             raise AdapterError(
-                f"{self.name}: users needs alice, carol, dave, erin, frank and an admin "
+                f"{self.name}: users needs alice, carol, dave, frank, "
+                f"{', '.join(RACE_VICTIMS)} and an admin "
                 f"(missing {sorted(missing) or 'an admin'})"
             )
         if not all(

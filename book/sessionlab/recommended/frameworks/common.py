@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 #: name -> (password, role): alice and root log in; carol changes her password; dave is
-#: guessed at; erin is disabled; frank is timed. Demo passwords, never reuse.
+#: guessed at; erin is disabled; frank is timed; erin, gina, hugo and iris are guessed at in
+#: parallel, one round each. Demo passwords, never reuse. The implementations in other
+#: languages read the same table from ``implementations/demo_users.json`` (a test compares them).
 DEMO_USERS = {
     "alice": ("correct horse", "user"),
     "root": ("root password", "admin"),
@@ -30,6 +32,9 @@ DEMO_USERS = {
     "dave": ("dave password", "user"),
     "erin": ("erin password", "user"),
     "frank": ("frank password", "user"),
+    "gina": ("gina password", "user"),
+    "hugo": ("hugo password", "user"),
+    "iris": ("iris password", "user"),
 }
 
 #: A demo cost, so that a checklist of some fifty logins per app runs in seconds. Production uses
