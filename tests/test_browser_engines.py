@@ -125,6 +125,47 @@ def test_a_missing_engine_is_a_clear_error_naming_its_package(monkeypatch):
         asyncio.run(open_browser("webkit").__aenter__())
 
 
+FAKE_WEBKIT_DRIVER = """#!{python}
+# A WebKitWebDriver that is up (/status) but never answers a new session: as WebKitGTK did once
+# under load, when its MiniBrowser never came up.
+import http.server, sys, threading, time
+port = int(sys.argv[sys.argv.index("-p") + 1])
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.end_headers(); self.wfile.write(b'{{"value": {{"ready": true, "message": ""}}}}')
+        if self.path == "/shutdown":
+            threading.Thread(target=server.shutdown).start()
+    def do_POST(self):
+        with open({log!r}, "a") as log:
+            log.write(self.path + "\\n")
+        time.sleep(30)  # then the connection closes unanswered
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+server.daemon_threads = True
+server.serve_forever()
+"""
+
+
+def test_a_webkit_session_that_never_starts_is_asked_once_more_then_an_error(tmp_path, monkeypatch):
+    """Selenium's requests to WebKitWebDriver have no time limit of their own: a new session
+    whose MiniBrowser never came up hung chapter 16 under `make stress`. Each request is bounded
+    now, and a session that does not start is asked for once more, then raises."""
+    import sys
+
+    from sessionlab.lab import browser_webkit
+    from urllib3.exceptions import TimeoutError as NoAnswer
+
+    log = tmp_path / "sessions.log"
+    driver = tmp_path / "WebKitWebDriver"
+    driver.write_text(FAKE_WEBKIT_DRIVER.format(python=sys.executable, log=str(log)))
+    driver.chmod(0o755)
+    monkeypatch.setenv("SESSIONLAB_WEBKIT_DRIVER", str(driver))
+    monkeypatch.setattr(browser_webkit, "WAIT_SECONDS", 2.0)
+    with pytest.raises(NoAnswer):
+        asyncio.run(asyncio.wait_for(open_browser("webkit").__aenter__(), 60))
+    assert log.read_text().splitlines() == ["/session", "/session"]
+
+
 def test_an_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="engine must be one of"):
         asyncio.run(open_browser("netscape").__aenter__())

@@ -68,7 +68,7 @@ class ChromiumPage(Page):
                 c["name"], c["value"], c["domain"], c["path"], c["httpOnly"], c["secure"],
                 c["sameSite"],
             )
-            for c in await self.context.cookies()
+            for c in await asyncio.wait_for(self.context.cookies(), WAIT_SECONDS)
         ]  # fmt: skip
 
     async def add_cookie(self, cookie: Cookie) -> None:
@@ -89,7 +89,7 @@ class ChromiumPage(Page):
 
     async def close(self) -> None:
         try:
-            await self.context.close()
+            await asyncio.wait_for(self.context.close(), WAIT_SECONDS)  # no limit of its own
         finally:
             if self._profile is not None:
                 shutil.rmtree(self._profile, ignore_errors=True)
@@ -122,10 +122,19 @@ class ChromiumBrowser(Browser):
         return cls(playwright, browser, args)
 
     async def _open(self, options: PageOptions) -> Page:
+        # Playwright sets no time limit on opening a context or a page: bounded here, as every
+        # other wait is, so a browser that stops answering is an error, not a hang.
+        return await asyncio.wait_for(self._open_now(options), WAIT_SECONDS)
+
+    async def _open_now(self, options: PageOptions) -> Page:
         ordinary = options.regular or options.third_party_cookies is not None
         if not options.block_cookies and not options.allow_origins and not ordinary:
             context = await self.playwright_browser.new_context(ignore_https_errors=True)
-            return ChromiumPage(self, context, await context.new_page())
+            try:
+                return ChromiumPage(self, context, await context.new_page())
+            except BaseException:  # cancelled by the bound above, say: close what was opened
+                await asyncio.shield(context.close())
+                raise
         profile = Path(tempfile.mkdtemp(prefix="sessionlab-chromium-"))
         try:
             (profile / "Default").mkdir()

@@ -123,6 +123,39 @@ class WebKitPage(Page):
         await asyncio.to_thread(self.driver.quit)
 
 
+def _bounded_webkitgtk():
+    """Selenium's WebKitGTK driver whose requests to WebKitWebDriver have a time limit.
+
+    Selenium sets none by default (the socket's default, no limit): under load, a new session
+    whose MiniBrowser never came up kept its thread waiting for good, and chapter 16 with it
+    (twice, once under ``make stress``). With WAIT_SECONDS, the session's creation raises
+    urllib3's ``TimeoutError``, the driver quits (stopping WebKitWebDriver), and
+    :meth:`WebKitBrowser._open` asks for a new session once more.
+    """
+    from selenium import webdriver
+    from selenium.webdriver.common.webdriver import LocalWebDriver
+    from selenium.webdriver.remote.client_config import ClientConfig
+    from selenium.webdriver.remote.webdriver import WebDriver as RemoteWebDriver
+
+    class BoundedWebKitGTK(webdriver.WebKitGTK):
+        def __init__(self, options, service) -> None:  # Selenium 4.51's, plus client_config
+            self.options, self.service = options, service
+            self.service.path = find_executable("webkit-driver")
+            self.service.start()
+            config = ClientConfig(remote_server_addr=service.service_url, timeout=WAIT_SECONDS)
+            try:
+                RemoteWebDriver.__init__(
+                    self, command_executor=service.service_url, options=options,
+                    client_config=config,
+                )  # fmt: skip
+                self._is_remote = False
+            except Exception:
+                LocalWebDriver.quit(self)
+                raise
+
+    return BoundedWebKitGTK
+
+
 class WebKitBrowser(Browser):
     """WebKitGTK's MiniBrowser, one WebDriver session per page, on a private Xvfb display."""
 
@@ -148,7 +181,6 @@ class WebKitBrowser(Browser):
         return browser
 
     def _new_driver(self, block_cookies: bool, third_party_cookies: bool | None = None):
-        from selenium import webdriver
         from selenium.webdriver.webkitgtk.options import Options
         from selenium.webdriver.webkitgtk.service import Service
 
@@ -166,9 +198,11 @@ class WebKitBrowser(Browser):
         )
         with warnings.catch_warnings():  # Selenium 4.51 warns about its own internals
             warnings.simplefilter("ignore", DeprecationWarning)
-            driver = webdriver.WebKitGTK(options=options, service=service)
+            driver = _bounded_webkitgtk()(options=options, service=service)
         driver.set_script_timeout(WAIT_SECONDS)
         driver.set_page_load_timeout(WAIT_SECONDS)
+        # Every later command: a script or a load may take WAIT_SECONDS, then its answer comes.
+        driver.command_executor.client_config.timeout = 2 * WAIT_SECONDS
         return driver
 
     async def _open(self, options: PageOptions) -> Page:
@@ -178,9 +212,17 @@ class WebKitBrowser(Browser):
                 "MiniBrowser's cookie policy is one switch for every site (always, never, "
                 "no-third-party): WebKitGTK offers no per-site cookie exceptions"
             )
-        driver = await asyncio.to_thread(
-            self._new_driver, options.block_cookies, options.third_party_cookies
-        )
+        from urllib3.exceptions import TimeoutError as NoAnswer
+
+        for attempt in (1, 2):
+            try:
+                driver = await asyncio.to_thread(
+                    self._new_driver, options.block_cookies, options.third_party_cookies
+                )
+                break
+            except NoAnswer:  # a MiniBrowser that never came up (seen under load): once more
+                if attempt == 2:
+                    raise
         self._drivers.add(driver)
         return WebKitPage(self, driver)
 
