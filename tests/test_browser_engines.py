@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pytest
 from flask import Flask, make_response, request
@@ -164,6 +165,41 @@ def test_a_webkit_session_that_never_starts_is_asked_once_more_then_an_error(tmp
     with pytest.raises(NoAnswer):
         asyncio.run(asyncio.wait_for(open_browser("webkit").__aenter__(), 60))
     assert log.read_text().splitlines() == ["/session", "/session"]
+
+
+LEFT_OPEN = """
+import asyncio
+from sessionlab.lab.browser_firefox import FirefoxBrowser
+from sessionlab.lab.browser_webkit import WebKitBrowser
+
+async def main():
+    firefox, webkit = await FirefoxBrowser.start(), await WebKitBrowser.start()
+    print(firefox._processes[(False, (), None)].process.pid, webkit._xvfb.pid)
+
+asyncio.run(main())  # and exit without closing either: a kernel restarted mid-chapter
+"""
+
+
+def _running(pid: int) -> bool:
+    try:  # a zombie has stopped; whoever adopted it may not reap it at once
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_an_interpreter_that_exits_without_closing_its_engines_stops_them():
+    """Firefox and WebKitGTK's Xvfb run in sessions of their own, so an interpreter that exits
+    before its bench closes (a kernel restart) left them running; it stops them at exit now."""
+    import subprocess
+    import sys
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    done = subprocess.run(
+        [sys.executable, "-c", LEFT_OPEN], cwd=book, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 2 and not any(_running(pid) for pid in pids), pids
 
 
 def test_an_unknown_engine_is_refused():

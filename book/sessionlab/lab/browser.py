@@ -27,9 +27,11 @@ that still use Playwright directly.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
+import signal
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -96,6 +98,31 @@ _EXECUTABLES = {
     ),
     "xvfb": ("SESSIONLAB_XVFB", ("Xvfb",), "xvfb"),
 }
+
+
+#: The process groups the engines started (Firefox, and WebKitGTK's Xvfb, under which every
+#: MiniBrowser runs) and have not stopped yet. Each runs in a session of its own, so a kernel that
+#: exits before its bench is closed (a restart, a chapter run halfway) would leave them running;
+#: this interpreter stops them when it exits, as :mod:`.servers` does for its servers. Chromium
+#: needs nothing: Playwright's driver stops it when this interpreter goes.
+_ENGINE_GROUPS: set[int] = set()
+
+
+def engine_started(pid: int) -> None:
+    """Note an engine's process group (its leader's pid), to be stopped at exit if not before."""
+    _ENGINE_GROUPS.add(pid)
+
+
+def engine_stopped(pid: int) -> None:
+    _ENGINE_GROUPS.discard(pid)
+
+
+@atexit.register
+def _stop_engine_leftovers() -> None:
+    for pid in list(_ENGINE_GROUPS):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    _ENGINE_GROUPS.clear()
 
 
 class EngineMissing(RuntimeError):

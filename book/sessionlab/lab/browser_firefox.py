@@ -35,6 +35,8 @@ from sessionlab.lab.browser import (
     PageOptions,
     UrlTest,
     call_result,
+    engine_started,
+    engine_stopped,
     find_executable,
 )
 from sessionlab.lab.browser_profiles import firefox_permissions, firefox_preferences
@@ -82,6 +84,7 @@ class _Bidi:
             start_new_session=True,
             env={**os.environ, "MOZ_CRASHREPORTER_DISABLE": "1"},
         )
+        engine_started(process.pid)
         try:
             address = asyncio.get_running_loop().create_future()
             drain = asyncio.ensure_future(_drain(process.stderr, address))
@@ -158,6 +161,7 @@ async def _drain(stream, address: asyncio.Future) -> None:
 def _stop(process) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    engine_stopped(process.pid)
 
 
 def _local_value(value: Any) -> dict:

@@ -32,6 +32,8 @@ from sessionlab.lab.browser import (
     PageOptions,
     UrlTest,
     call_result,
+    engine_started,
+    engine_stopped,
     find_executable,
 )
 from sessionlab.lab.browser_profiles import webkit_arguments
@@ -56,11 +58,13 @@ def _start_xvfb() -> tuple[subprocess.Popen, str]:
         )
     finally:
         os.close(write)
+    engine_started(process.pid)
     with os.fdopen(read, "rb") as announced:
         number = announced.readline().strip().decode()  # written once the server is ready
     if not number:
         process.kill()
         process.wait()
+        engine_stopped(process.pid)
         raise RuntimeError("Xvfb did not start")
     return process, f":{number}"
 
@@ -235,3 +239,4 @@ class WebKitBrowser(Browser):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._xvfb.pid, signal.SIGTERM)
             await asyncio.to_thread(self._xvfb.wait)
+            engine_stopped(self._xvfb.pid)
