@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -127,6 +128,7 @@ class WebKitPage(Page):
         await asyncio.to_thread(self.driver.quit)
 
 
+@functools.cache  # one class, built on first use (Selenium is imported only then)
 def _bounded_webkitgtk():
     """Selenium's WebKitGTK driver whose requests to WebKitWebDriver have a time limit.
 
